@@ -1,0 +1,249 @@
+//! Evaluating a [`Filter`] against a resource document.
+//!
+//! Comparison follows the attribute's definition: `caseExact: false` strings compare after
+//! [`fold_case`], `dateTime` values compare as instants, numbers as numbers. A complex
+//! multi-valued attribute compared without a sub-attribute compares its `value`s, and a
+//! multi-valued attribute matches when any value does (RFC 7644 §3.4.2.2).
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{CompValue, CompareOp, Filter};
+use crate::scim::path::AttrPath;
+use crate::scim::schema::{AttrType, Attribute, ResourceKind, container_of, fold_case, get_ci};
+
+/// Whether `resource` (a full resource document) matches `filter`.
+pub fn matches(filter: &Filter, kind: ResourceKind, resource: &Value) -> bool {
+    eval(filter, Scope::Resource(kind), resource)
+}
+
+/// What the paths of a (sub-)filter are relative to.
+#[derive(Clone, Copy)]
+enum Scope {
+    Resource(ResourceKind),
+    /// An element of a complex attribute; paths name its sub-attributes.
+    Element(Option<&'static Attribute>),
+}
+
+fn eval(filter: &Filter, scope: Scope, node: &Value) -> bool {
+    match filter {
+        Filter::And(a, b) => eval(a, scope, node) && eval(b, scope, node),
+        Filter::Or(a, b) => eval(a, scope, node) || eval(b, scope, node),
+        Filter::Not(f) => !eval(f, scope, node),
+        Filter::Present(path) => {
+            let (values, _) = lookup(path, scope, node);
+            values.iter().any(|v| is_present(v))
+        }
+        Filter::Compare(path, op, comp) => {
+            let (values, def) = lookup(path, scope, node);
+            let leaves = leaves(&values, def, path.sub.is_some());
+            // A complex attribute compared as a whole compares its `value` sub-attribute.
+            let def = match def {
+                Some(d) if d.ty == AttrType::Complex && path.sub.is_none() => {
+                    d.sub_attribute("value")
+                }
+                other => other,
+            };
+            match (op, comp) {
+                (CompareOp::Eq, CompValue::Null) => leaves.iter().all(|v| v.is_null()),
+                (CompareOp::Ne, CompValue::Null) => leaves.iter().any(|v| !v.is_null()),
+                (CompareOp::Ne, _) => !leaves
+                    .iter()
+                    .any(|v| compare_json(v, CompareOp::Eq, comp, def)),
+                _ => leaves.iter().any(|v| compare_json(v, *op, comp, def)),
+            }
+        }
+        Filter::ValuePath(path, inner) => {
+            let (values, def) = lookup(path, scope, node);
+            let element_scope = Scope::Element(def);
+            values.iter().any(|v| match v {
+                Value::Array(items) => items.iter().any(|item| eval(inner, element_scope, item)),
+                Value::Object(_) => eval(inner, element_scope, v),
+                _ => false,
+            })
+        }
+    }
+}
+
+/// The value the path names (at most one, maybe an array) and the definition of its leaf.
+fn lookup<'v>(
+    path: &AttrPath,
+    scope: Scope,
+    node: &'v Value,
+) -> (Vec<&'v Value>, Option<&'static Attribute>) {
+    match scope {
+        Scope::Resource(kind) => match kind.resolve(path) {
+            Some(resolved) => {
+                let Some(container) = container_of(node, resolved.container) else {
+                    return (Vec::new(), None);
+                };
+                let Some(value) = get_ci(container, resolved.attr.name) else {
+                    return (Vec::new(), Some(resolved.sub.unwrap_or(resolved.attr)));
+                };
+                match (&path.sub, resolved.sub) {
+                    (Some(sub), def) => (sub_values(value, sub), def),
+                    (None, _) => (vec![value], Some(resolved.attr)),
+                }
+            }
+            // Unknown to the schema: compare what is there, case-insensitively.
+            None => {
+                let Some(object) = node.as_object() else {
+                    return (Vec::new(), None);
+                };
+                match get_ci(object, &path.name) {
+                    Some(value) => match &path.sub {
+                        Some(sub) => (sub_values(value, sub), None),
+                        None => (vec![value], None),
+                    },
+                    None => (Vec::new(), None),
+                }
+            }
+        },
+        Scope::Element(parent) => {
+            let Some(object) = node.as_object() else {
+                return (Vec::new(), None);
+            };
+            let def = parent.and_then(|p| p.sub_attribute(&path.name));
+            let name = def.map_or(path.name.as_str(), |d| d.name);
+            (get_ci(object, name).into_iter().collect(), def)
+        }
+    }
+}
+
+/// The `sub` members of a complex value or of each element of a complex array.
+fn sub_values<'v>(value: &'v Value, sub: &str) -> Vec<&'v Value> {
+    match value {
+        Value::Object(o) => get_ci(o, sub).into_iter().collect(),
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_object().and_then(|o| get_ci(o, sub)))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Flattens arrays; a complex attribute compared as a whole compares its `value`.
+fn leaves<'v>(
+    values: &[&'v Value],
+    def: Option<&'static Attribute>,
+    has_sub: bool,
+) -> Vec<&'v Value> {
+    let complex = !has_sub && def.is_some_and(|d| d.ty == AttrType::Complex);
+    let mut out = Vec::new();
+    for v in values {
+        match v {
+            Value::Array(items) => {
+                for item in items {
+                    push_leaf(&mut out, item, complex);
+                }
+            }
+            other => push_leaf(&mut out, other, complex),
+        }
+    }
+    out
+}
+
+fn push_leaf<'v>(out: &mut Vec<&'v Value>, v: &'v Value, complex: bool) {
+    match v {
+        Value::Object(o) if complex => out.extend(get_ci(o, "value")),
+        Value::Object(_) => {}
+        other => out.push(other),
+    }
+}
+
+fn is_present(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => a.iter().any(is_present),
+        Value::Object(o) => !o.is_empty(),
+        _ => true,
+    }
+}
+
+/// Compares one stored JSON value with a filter value using the attribute's definition.
+pub fn compare_json(
+    value: &Value,
+    op: CompareOp,
+    comp: &CompValue,
+    def: Option<&Attribute>,
+) -> bool {
+    let case_exact = def.is_some_and(|d| d.case_exact);
+    let ty = def.map(|d| d.ty);
+    match (value, comp) {
+        (Value::String(s), CompValue::Str(c)) if ty == Some(AttrType::DateTime) => {
+            match (parse_time(s), parse_time(c)) {
+                (Some(a), Some(b)) => ordering_matches(op, a.cmp(&b)),
+                _ => compare_str(s, c, op, case_exact),
+            }
+        }
+        (Value::String(s), CompValue::Str(c)) => compare_str(s, c, op, case_exact),
+        (Value::Bool(b), CompValue::Bool(c)) => equality(op, b == c),
+        // Lenient: Entra writes booleans as "True"/"False" strings, and clients filter that way too.
+        (Value::Bool(b), CompValue::Str(c)) => match parse_bool(c) {
+            Some(c) => equality(op, *b == c),
+            None => false,
+        },
+        (Value::String(s), CompValue::Bool(c)) => match parse_bool(s) {
+            Some(b) => equality(op, b == *c),
+            None => false,
+        },
+        (Value::Number(n), CompValue::Number(c)) => match (n.as_f64(), c.as_f64()) {
+            (Some(a), Some(b)) => a.partial_cmp(&b).is_some_and(|o| ordering_matches(op, o)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn compare_str(s: &str, c: &str, op: CompareOp, case_exact: bool) -> bool {
+    let (s, c) = if case_exact {
+        (std::borrow::Cow::Borrowed(s), std::borrow::Cow::Borrowed(c))
+    } else {
+        (fold_case(s).into(), fold_case(c).into())
+    };
+    match op {
+        CompareOp::Co => s.contains(c.as_ref()),
+        CompareOp::Sw => s.starts_with(c.as_ref()),
+        CompareOp::Ew => s.ends_with(c.as_ref()),
+        _ => ordering_matches(op, s.cmp(&c)),
+    }
+}
+
+fn equality(op: CompareOp, equal: bool) -> bool {
+    match op {
+        CompareOp::Eq => equal,
+        CompareOp::Ne => !equal,
+        _ => false,
+    }
+}
+
+fn ordering_matches(op: CompareOp, o: Ordering) -> bool {
+    match op {
+        CompareOp::Eq => o == Ordering::Equal,
+        CompareOp::Ne => o != Ordering::Equal,
+        CompareOp::Gt => o == Ordering::Greater,
+        CompareOp::Ge => o != Ordering::Less,
+        CompareOp::Lt => o == Ordering::Less,
+        CompareOp::Le => o != Ordering::Greater,
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}
+
+fn parse_time(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+/// `"true"`/`"false"` in any case, as Entra's legacy dialect writes booleans.
+pub(crate) fn parse_bool(s: &str) -> Option<bool> {
+    if s.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if s.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,11 @@
+//! The SCIM 2.0 protocol, pure and synchronous: schemas, filters, paths, PATCH, projection,
+//! list responses and discovery documents.
+//!
+//! Nothing here performs I/O or knows about HTTP, AWS or the store; `.ci/run` checks that no
+//! file in this folder names `axum`, `http`, `tokio` or `aws_`.
+
+pub mod error;
+pub mod filter;
+pub mod path;
+pub mod schema;
+pub mod urn;

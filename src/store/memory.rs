@@ -1,0 +1,1 @@
+//! The embedded store: everything in process memory, for local runs and tests.

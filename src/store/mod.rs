@@ -1,0 +1,327 @@
+//! Persistence: the [`Store`] trait and its typed query, with two implementations,
+//! [`memory::MemoryStore`] (embedded: local runs and tests) and `dynamo::DynamoStore`
+//! (production).
+//!
+//! The store knows the typed [`Query`] it is handed and the JSON documents it keeps, never raw
+//! filter strings or HTTP. It enforces what must be atomic: uniqueness of the case-folded
+//! unique name, versions on every update, member references to existing users, and cascading
+//! membership removal on delete. Every call it makes to its backend is counted ([`Calls`]).
+
+pub mod calls;
+pub mod memory;
+
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroU64;
+
+use serde_json::Value;
+
+use crate::scim::filter::Filter;
+use crate::scim::path::AttrPath;
+use crate::scim::schema::ResourceKind;
+
+pub use calls::{Call, CallCounts, Calls};
+
+/// The tenant every key is prefixed with: one customer directory. Single-tenant deployments use
+/// [`TenantId::default`] (`"default"`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// Parses a tenant id: 1 to 64 ASCII letters, digits, `-` or `_` (it becomes part of keys,
+    /// where `#` separates fields).
+    ///
+    /// # Errors
+    /// A message naming the rule, when `s` breaks it.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(TenantId(s.to_string()))
+        } else {
+            Err(format!(
+                "tenant id {s:?} must be 1-64 characters of [A-Za-z0-9_-]"
+            ))
+        }
+    }
+
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for TenantId {
+    fn default() -> Self {
+        TenantId("default".to_string())
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The values a resource is indexed by, computed once by the service from the document with
+/// the schema's normalisation rules (so filter, guards and indexes agree).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IndexKeys {
+    /// Case-folded `userName` (users) or `displayName` (groups): unique per tenant and kind.
+    pub unique: Option<String>,
+    /// `externalId` exactly as sent (caseExact, not unique).
+    pub external_id: Option<String>,
+    /// Case-folded value of the first `work` email (users only; not unique).
+    pub work_email: Option<String>,
+}
+
+/// A resource as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Server-issued id (a UUID).
+    pub id: String,
+    /// Monotonic version, also in `doc.meta.version`.
+    pub version: u64,
+    /// The full resource (`schemas`, `id`, `meta` included), without `members` and `groups`,
+    /// which live in membership records.
+    pub doc: Value,
+    /// Index values of `doc`.
+    pub keys: IndexKeys,
+}
+
+/// Changes to a group's membership, applied atomically with the group's own update.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberChange {
+    /// Remove every current member first ("remove all" or a full replace).
+    pub clear: bool,
+    /// User ids to add; adding a current member is not an error.
+    pub add: Vec<String>,
+    /// User ids to remove; removing a non-member is not an error.
+    pub remove: Vec<String>,
+}
+
+impl MemberChange {
+    /// Whether the change does nothing.
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// How candidates are found before the filter is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    /// Every resource of the kind, in id order (a bounded scan when filtered).
+    All,
+    /// One resource by id.
+    Id(String),
+    /// By the case-folded unique name (`userName` / group `displayName`).
+    Unique(String),
+    /// By `externalId`, exactly.
+    ExternalId(String),
+    /// Users by case-folded work email.
+    WorkEmail(String),
+    /// Groups that have this user as a member (reverse membership index).
+    HasMember(String),
+}
+
+/// Sort order of a query (RFC 7644 §3.4.2.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    /// Attribute to sort by.
+    pub by: AttrPath,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+/// Which page of the matches to return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageRequest {
+    /// RFC 7644 index paging: 1-based start index and page size.
+    Index {
+        /// 1-based index of the first result.
+        start_index: NonZeroU64,
+        /// Maximum number of results (0 = totals only).
+        count: usize,
+    },
+}
+
+/// A typed query over one resource kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// How to find candidates.
+    pub lookup: Lookup,
+    /// What candidates must match beyond the lookup (never mentions members).
+    pub filter: Option<Filter>,
+    /// Optional ordering; without it results come in id order.
+    pub sort: Option<Sort>,
+    /// Which page.
+    pub page: PageRequest,
+}
+
+/// One page of query results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// Number of matches over all pages.
+    pub total: u64,
+    /// The records of this page.
+    pub records: Vec<Record>,
+}
+
+/// A capped list of member ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Members {
+    /// Member user ids, in id order.
+    pub ids: Vec<String>,
+    /// Whether there were more than the cap asked for.
+    pub truncated: bool,
+}
+
+/// Outcome of a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deleted {
+    /// The resource existed and is gone, with its memberships and unique guard.
+    Deleted,
+    /// There was no such resource.
+    NotFound,
+}
+
+/// Boxed error source kept inside [`StoreError`] variants.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What happened to the data. Backend errors are translated into these where they occur.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The unique attribute's value is taken by another resource.
+    #[error("{attribute} is already in use")]
+    Uniqueness {
+        /// The attribute (`userName` or `displayName`).
+        attribute: &'static str,
+    },
+    /// No resource with that id.
+    #[error("resource not found")]
+    NotFound,
+    /// The stored version is not the expected one.
+    #[error("version mismatch: the current version is {current}")]
+    VersionMismatch {
+        /// The version now stored.
+        current: u64,
+    },
+    /// A member reference names a user that does not exist.
+    #[error("member {id} does not exist")]
+    MissingMember {
+        /// The id that was referenced.
+        id: String,
+    },
+    /// The query needs more work than the store allows for one request.
+    #[error("{0}")]
+    TooMany(String),
+    /// The backend throttled the request even after retries.
+    #[error("the store is throttling requests")]
+    Throttled {
+        /// Seconds a client should wait.
+        retry_after_secs: u64,
+    },
+    /// The backend could not be reached or failed transiently.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A bug or corrupt data.
+    #[error("internal store error")]
+    Internal(#[source] BoxError),
+}
+
+/// Result alias for store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The persistence interface both stores implement.
+///
+/// Methods return `Send` futures so the service can be used from any Tokio task.
+pub trait Store: Send + Sync + 'static {
+    /// Creates a resource (and, for a group, its initial members) atomically.
+    ///
+    /// # Errors
+    /// `Uniqueness` when `record.keys.unique` is taken; `MissingMember` when a member id is not
+    /// an existing user.
+    fn create(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        record: Record,
+        members: &[String],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Reads one resource by id, strongly consistent.
+    ///
+    /// # Errors
+    /// Only backend failures.
+    fn get(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<Record>>> + Send;
+
+    /// Replaces a resource if its stored version is `expected_version`, and applies a member
+    /// change (groups) in the same write. `record.version` is the new version.
+    ///
+    /// # Errors
+    /// `NotFound`, `VersionMismatch`, `Uniqueness` (new unique name taken), `MissingMember`.
+    fn update(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        record: Record,
+        expected_version: u64,
+        members: &MemberChange,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Deletes a resource, its memberships and its unique guard; with `expected_version`,
+    /// only if that is the stored version.
+    ///
+    /// # Errors
+    /// `VersionMismatch` when `expected_version` is stale.
+    fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        expected_version: Option<u64>,
+    ) -> impl Future<Output = StoreResult<Deleted>> + Send;
+
+    /// Runs a query.
+    ///
+    /// # Errors
+    /// `TooMany` when answering needs a scan beyond the store's budget.
+    fn query(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        query: &Query,
+    ) -> impl Future<Output = StoreResult<Page>> + Send;
+
+    /// The first `limit` member ids of a group, in id order.
+    ///
+    /// # Errors
+    /// Only backend failures.
+    fn members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Members>> + Send;
+
+    /// The first `limit` ids of the groups a user belongs to, in id order.
+    ///
+    /// # Errors
+    /// Only backend failures.
+    fn groups_of(
+        &self,
+        tenant: &TenantId,
+        user_id: &str,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Members>> + Send;
+
+    /// Counters of the backend calls made so far.
+    fn calls(&self) -> &Calls;
+}
