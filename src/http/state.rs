@@ -66,6 +66,18 @@ impl<S: Store> AppState<S> {
         }
     }
 
+    /// State over a service already shared (tests keep a handle to read its call counts).
+    pub fn new_shared(service: Arc<Service<S>>, tokens: Tokens, base_path: &str) -> Self {
+        let trimmed = base_path.trim_end_matches('/');
+        let base_path = if trimmed.starts_with('/') { trimmed.to_string() } else { format!("/{trimmed}") };
+        AppState {
+            service,
+            tokens: Arc::new(tokens),
+            base_path: base_path.into(),
+            public_url: None,
+        }
+    }
+
     /// Sets the public base URL used in `meta.location` and `Location`.
     pub fn with_public_url(mut self, url: Option<&str>) -> Self {
         self.public_url = url.map(|u| Arc::from(u.trim_end_matches('/')));
