@@ -235,3 +235,90 @@ fn seed_from(attr: &'static Attribute, filter: &Filter, element: &mut Map<String
 pub fn removal_value_list(value: Option<&Value>) -> Option<&Value> {
     value.filter(|v| !is_cleared(v))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::scim::schema::USER_SCHEMA;
+
+    #[test]
+    fn op_names() {
+        let rows = [
+            ("Replace", Some(OpName::Replace)),
+            ("ADD", Some(OpName::Add)),
+            ("remove", Some(OpName::Remove)),
+            ("copy", None),
+            ("", None),
+        ];
+        for (raw, want) in rows {
+            assert_eq!(op_name(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn lenient_bools() {
+        let rows = [
+            (json!(true), Some(true)),
+            (json!("False"), Some(false)),
+            (json!("TRUE"), Some(true)),
+            (json!("maybe"), None),
+            (json!(1), None),
+        ];
+        for (raw, want) in rows {
+            assert_eq!(lenient_bool(&raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn cleared_values() {
+        let rows = [
+            (json!(null), true),
+            (json!(""), true),
+            (json!([]), true),
+            (json!(" "), false),
+            (json!({}), false),
+            (json!(false), false),
+        ];
+        for (raw, want) in rows {
+            assert_eq!(is_cleared(&raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn elements_seeded_from_filters() {
+        let emails = USER_SCHEMA.attribute("emails").unwrap();
+        let name = USER_SCHEMA.attribute("name").unwrap();
+        let rows: [(&str, &'static Attribute, Option<Value>); 5] = [
+            (r#"Type eq "work""#, emails, Some(json!({"type":"work"}))),
+            (
+                r#"type eq "work" and primary eq true"#,
+                emails,
+                Some(json!({"type":"work","primary":true})),
+            ),
+            (r#"type eq "work" or type eq "home""#, emails, None),
+            (r#"value sw "a""#, emails, None),
+            (r#"givenName eq "a""#, name, None),
+        ];
+        for (filter, attr, want) in rows {
+            let filter = Filter::parse(filter).unwrap();
+            let got = element_from_filter(attr, &filter).map(Value::Object);
+            assert_eq!(got, want, "{filter}");
+        }
+    }
+
+    #[test]
+    fn member_ids_from_items() {
+        let rows = [
+            (json!("u-1"), Some("u-1")),
+            (json!({"value":"u-2","$ref":null}), Some("u-2")),
+            (json!({"Value":"u-3"}), Some("u-3")),
+            (json!({"value":""}), None),
+            (json!(7), None),
+        ];
+        for (item, want) in rows {
+            assert_eq!(member_id(&item), want, "{item}");
+        }
+    }
+}
