@@ -7,11 +7,13 @@
 //! [`MemberDelta`] for the service to apply to the membership items. Client quirks are
 //! delegated to `compat`.
 //!
-//! - `apply.rs`: add/replace/remove on attributes, sub-attributes and value-filtered elements.
+//! - `apply.rs`: dispatching add/replace/remove by what the path resolves to.
+//! - `values.rs`: writing and removing values inside one container object.
 //! - `members.rs`: the operations that target `members`.
 
 mod apply;
 mod members;
+mod values;
 
 use serde_json::{Map, Value};
 

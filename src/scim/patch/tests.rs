@@ -563,7 +563,9 @@ fn delta(clear: bool, add: &[&str], remove: &[&str]) -> MemberDelta {
 }
 
 /// (name, body, expected delta and edit of the group, or expected scimType).
-fn group_rows() -> Vec<(&'static str, Value, Result<(MemberDelta, Edit), ScimType>)> {
+type GroupRow = (&'static str, Value, Result<(MemberDelta, Edit), ScimType>);
+
+fn group_rows() -> Vec<GroupRow> {
     vec![
         (
             "c6_legacy_rename_group",
