@@ -60,13 +60,18 @@ pub(super) fn remove(
             "members can only be removed by 'value'",
         ));
     }
-    let ids = match (filter, compat::removal_value_list(value)) {
+    let ids = match (filter, value) {
         (Some(filter), _) => {
             let mut ids = Vec::new();
             ids_in_filter(filter, &mut ids)?;
             ids
         }
-        (None, Some(list)) => member_ids(list)?,
+        // A value that lists nobody (`[]`, `""`) removes nobody: only a remove without any
+        // value means "all members", so a malformed list can never empty a group.
+        (None, Some(list)) => match compat::removal_value_list(Some(list)) {
+            Some(list) => member_ids(list)?,
+            None => Vec::new(),
+        },
         (None, None) => {
             delta.clear_all();
             return Ok(());

@@ -677,6 +677,11 @@ fn group_rows() -> Vec<GroupRow> {
             Ok((delta(false, &[], &[]), |_| {})),
         ),
         (
+            "remove_members_with_empty_list_removes_nobody",
+            ops(json!([{"op":"remove","path":"members","value":[]}])),
+            Ok((delta(false, &[], &[]), |_| {})),
+        ),
+        (
             "member_filter_on_display_is_invalid_filter",
             ops(json!([{"op":"remove","path":"members[display eq \"x\"]"}])),
             Err(ScimType::InvalidFilter),
