@@ -81,6 +81,8 @@ impl Target<'_> {
         if is_member_list(self.kind, r.attr) {
             return members::write(self.delta, mode, r.sub, filter, value);
         }
+        // `password` (writeOnly) is accepted and dropped: this server never authenticates users,
+        // so it never stores secrets (same rule as `resource::prepare`).
         if r.attr.mutability == Mutability::WriteOnly {
             return Ok(());
         }
