@@ -204,7 +204,10 @@ fn user_rows() -> Vec<(&'static str, Value, Value, Result<Edit, ScimType>)> {
             user(),
             fixture!("entra", "b18_manager_legacy_array"),
             Ok(|d| {
-                d[E] = json!({"manager":{"$ref":"../Users/mgr-1","value":"mgr-1"}});
+                // The `$ref` is kept exactly as sent (read from the fixture, not retyped here).
+                let sent = fixture!("entra", "b18_manager_legacy_array");
+                let reference = sent["Operations"][0]["value"][0]["$ref"].clone();
+                d[E] = json!({"manager":{"$ref":reference,"value":"mgr-1"}});
                 d["schemas"] = json!([USER, E]);
             }),
         ),
