@@ -4,6 +4,7 @@
 //! Nothing here performs I/O or knows about HTTP, AWS or the store; `.ci/run` checks that no
 //! file in this folder names `axum`, `http`, `tokio` or `aws_`.
 
+pub mod compat;
 pub mod discovery;
 pub mod error;
 pub mod filter;
