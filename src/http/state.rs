@@ -69,7 +69,11 @@ impl<S: Store> AppState<S> {
     /// State over a service already shared (tests keep a handle to read its call counts).
     pub fn new_shared(service: Arc<Service<S>>, tokens: Tokens, base_path: &str) -> Self {
         let trimmed = base_path.trim_end_matches('/');
-        let base_path = if trimmed.starts_with('/') { trimmed.to_string() } else { format!("/{trimmed}") };
+        let base_path = if trimmed.starts_with('/') {
+            trimmed.to_string()
+        } else {
+            format!("/{trimmed}")
+        };
         AppState {
             service,
             tokens: Arc::new(tokens),

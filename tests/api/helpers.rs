@@ -36,7 +36,12 @@ impl TestResponse {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
         self
     }
 
@@ -44,17 +49,33 @@ impl TestResponse {
     #[track_caller]
     pub fn expect_error(self, status: u16, scim_type: Option<&str>) -> Self {
         let r = self.expect(status);
-        assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error", "{}", r.body);
-        assert_eq!(r.body["status"], status.to_string(), "status is a string: {}", r.body);
+        assert_eq!(
+            r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+            "{}",
+            r.body
+        );
+        assert_eq!(
+            r.body["status"],
+            status.to_string(),
+            "status is a string: {}",
+            r.body
+        );
         assert_eq!(r.body["scimType"].as_str(), scim_type, "{}", r.body);
-        assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.body);
+        assert!(
+            r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{}",
+            r.body
+        );
         assert_eq!(r.header("content-type"), Some("application/scim+json"));
         r
     }
 
     /// The `id` of a returned resource.
     pub fn id(&self) -> String {
-        self.body["id"].as_str().expect("response has an id").to_string()
+        self.body["id"]
+            .as_str()
+            .expect("response has an id")
+            .to_string()
     }
 }
 
@@ -77,7 +98,10 @@ impl TestApp {
         let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
         let state = AppState::new_shared(service, tokens, BASE);
         let calls_of = Arc::clone(&state.service);
-        TestApp { app: app(state), calls: Arc::new(move || calls_of.store().calls().snapshot()) }
+        TestApp {
+            app: app(state),
+            calls: Arc::new(move || calls_of.store().calls().snapshot()),
+        }
     }
 
     /// Backend calls made so far.
@@ -104,13 +128,23 @@ impl TestApp {
         let response = self.app.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
@@ -153,7 +187,11 @@ impl TestApp {
         let r = self.get(&format!("/Groups/{group_id}")).await.expect(200);
         let mut ids: Vec<String> = r.body["members"]
             .as_array()
-            .map(|m| m.iter().map(|i| i["value"].as_str().unwrap_or_default().to_string()).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|i| i["value"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
             .unwrap_or_default();
         ids.sort();
         ids
@@ -172,15 +210,6 @@ pub fn fixture(path: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{full}: {e}"))
 }
 
-/// A fixture with `{{name}}` placeholders replaced.
-pub fn fixture_with(path: &str, vars: &[(&str, &str)]) -> Value {
-    let mut text = fixture(path).to_string();
-    for (k, v) in vars {
-        text = text.replace(&format!("{{{{{k}}}}}"), v);
-    }
-    serde_json::from_str(&text).expect("fixture with variables")
-}
-
 /// Runs each named test body against every store the environment provides: always the memory
 /// store, and the DynamoDB store when the emulator is configured.
 #[macro_export]
@@ -188,7 +217,7 @@ macro_rules! on_every_store {
     ($($name:ident),* $(,)?) => {
         mod memory {
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name(&$crate::helpers::TestApp::memory()).await;
                 }

@@ -9,5 +9,6 @@ mod concurrency;
 mod discovery;
 mod entra_groups;
 mod entra_users;
+mod fixtures;
 mod okta;
 mod protocol;
