@@ -34,6 +34,6 @@ static MEMBER_SUBS: &[Attribute] = &[
     Attribute::string("display", "A human-readable name of the member.")
         .mutability(Mutability::ReadOnly),
     Attribute::string("type", "A label indicating the type of resource.")
-        .canonical(&["User", "Group"])
+        .canonical(&["User"])
         .mutability(Mutability::Immutable),
 ];
