@@ -1,0 +1,1 @@
+//! The exact DynamoDB calls each store operation costs (see docs/dynamodb.md).
