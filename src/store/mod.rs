@@ -18,9 +18,9 @@ use std::num::NonZeroU64;
 use serde_json::Value;
 
 use crate::scim::filter::Filter;
-use crate::scim::path::AttrPath;
 use crate::scim::schema::ResourceKind;
 
+pub use crate::scim::list::Sort;
 pub use calls::{Call, CallCounts, Calls};
 
 /// The tenant every key is prefixed with: one customer directory. Single-tenant deployments use
@@ -125,15 +125,6 @@ pub enum Lookup {
     WorkEmail(String),
     /// Groups that have this user as a member (reverse membership index).
     HasMember(String),
-}
-
-/// Sort order of a query (RFC 7644 §3.4.2.3).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sort {
-    /// Attribute to sort by.
-    pub by: AttrPath,
-    /// Descending instead of ascending.
-    pub descending: bool,
 }
 
 /// Which page of the matches to return.

@@ -1,0 +1,426 @@
+//! List queries and ListResponses (RFC 7644 §3.4.2): the parameters of `GET /Users` and
+//! `POST /.search`, parsed once into types, sorting, and the response body.
+
+use std::cmp::Ordering;
+use std::num::NonZeroU64;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::scim::error::{Error, Result};
+use crate::scim::filter::Filter;
+use crate::scim::path::AttrPath;
+use crate::scim::projection::Projection;
+use crate::scim::schema::{AttrType, ResourceKind, container_of, fold_case, get_ci};
+use crate::scim::urn;
+
+/// Page size used when the client gives no `count`.
+pub const DEFAULT_COUNT: usize = 100;
+/// Largest page served; larger `count`s are lowered to it (RFC 7644 §3.4.2.4 lets the server
+/// cap), and `/ServiceProviderConfig` advertises it as `filter.maxResults`.
+pub const MAX_COUNT: usize = 1000;
+
+/// Sort order (RFC 7644 §3.4.2.3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sort {
+    /// Attribute to sort by.
+    pub by: AttrPath,
+    /// Descending instead of ascending.
+    pub descending: bool,
+}
+
+/// The parsed parameters of a list or search request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListParams {
+    /// `filter`.
+    pub filter: Option<Filter>,
+    /// `attributes` / `excludedAttributes`.
+    pub projection: Projection,
+    /// `sortBy` / `sortOrder`.
+    pub sort: Option<Sort>,
+    /// 1-based `startIndex`; values below 1 mean 1 (RFC 7644 §3.4.2.4).
+    pub start_index: NonZeroU64,
+    /// `count`, capped to [`MAX_COUNT`]; negative means 0 (totals only).
+    pub count: usize,
+}
+
+impl Default for ListParams {
+    fn default() -> Self {
+        ListParams {
+            filter: None,
+            projection: Projection::default(),
+            sort: None,
+            start_index: NonZeroU64::MIN,
+            count: DEFAULT_COUNT,
+        }
+    }
+}
+
+impl ListParams {
+    /// Parses query-string pairs. Parameter names are matched case-insensitively and unknown
+    /// ones (Entra's `aadOptscim062020`) are ignored.
+    ///
+    /// # Errors
+    /// `invalidFilter`, `invalidPath` or `invalidValue` for the parameter at fault.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
+        let mut p = ListParams::default();
+        let (mut attributes, mut excluded, mut sort_by, mut sort_order) = (None, None, None, None);
+        for (key, value) in pairs {
+            match key.to_ascii_lowercase().as_str() {
+                "filter" => p.filter = Some(Filter::parse(value)?),
+                "attributes" => attributes = Some(value),
+                "excludedattributes" => excluded = Some(value),
+                "sortby" => sort_by = Some(value),
+                "sortorder" => sort_order = Some(value),
+                "startindex" => p.start_index = parse_start_index(&Value::from(value))?,
+                "count" => p.count = parse_count(&Value::from(value))?,
+                _ => {}
+            }
+        }
+        p.projection = Projection::parse(attributes, excluded)?;
+        p.sort = parse_sort(sort_by, sort_order)?;
+        Ok(p)
+    }
+
+    /// Parses a `SearchRequest` body (RFC 7644 §3.4.3).
+    ///
+    /// # Errors
+    /// `invalidSyntax` for a body that is not an object or has mistyped members, plus the
+    /// errors of [`ListParams::from_pairs`].
+    pub fn from_search_request(body: &Value) -> Result<Self> {
+        let Some(object) = body.as_object() else {
+            return Err(Error::invalid_syntax(
+                "a SearchRequest must be a JSON object",
+            ));
+        };
+        let mut p = ListParams::default();
+        if let Some(f) = get_ci(object, "filter") {
+            p.filter = Some(Filter::parse(as_str(f, "filter")?)?);
+        }
+        let list = |key: &str| -> Result<Option<String>> {
+            match get_ci(object, key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Array(items)) => {
+                    let names: Result<Vec<&str>> = items.iter().map(|i| as_str(i, key)).collect();
+                    Ok(Some(names?.join(",")))
+                }
+                Some(other) => Ok(Some(as_str(other, key)?.to_string())),
+            }
+        };
+        let (attributes, excluded) = (list("attributes")?, list("excludedAttributes")?);
+        p.projection = Projection::parse(attributes.as_deref(), excluded.as_deref())?;
+        let sort_by = get_ci(object, "sortBy")
+            .map(|v| as_str(v, "sortBy"))
+            .transpose()?;
+        let order = get_ci(object, "sortOrder")
+            .map(|v| as_str(v, "sortOrder"))
+            .transpose()?;
+        p.sort = parse_sort(sort_by, order)?;
+        if let Some(v) = get_ci(object, "startIndex") {
+            p.start_index = parse_start_index(v)?;
+        }
+        if let Some(v) = get_ci(object, "count") {
+            p.count = parse_count(v)?;
+        }
+        Ok(p)
+    }
+}
+
+fn as_str<'v>(v: &'v Value, key: &str) -> Result<&'v str> {
+    v.as_str()
+        .ok_or_else(|| Error::invalid_syntax(format!("'{key}' must be a string")))
+}
+
+fn integer(v: &Value, key: &str) -> Result<i64> {
+    let parsed = match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    parsed.ok_or_else(|| Error::invalid_value(format!("'{key}' must be an integer")))
+}
+
+fn parse_start_index(v: &Value) -> Result<NonZeroU64> {
+    let n = integer(v, "startIndex")?;
+    Ok(NonZeroU64::new(u64::try_from(n).unwrap_or(0)).unwrap_or(NonZeroU64::MIN))
+}
+
+fn parse_count(v: &Value) -> Result<usize> {
+    let n = integer(v, "count")?;
+    Ok(usize::try_from(n).unwrap_or(0).min(MAX_COUNT))
+}
+
+fn parse_sort(by: Option<&str>, order: Option<&str>) -> Result<Option<Sort>> {
+    let Some(by) = by.filter(|b| !b.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let by = AttrPath::from_token(by.trim())?;
+    let descending = match order.map(str::trim) {
+        None | Some("") => false,
+        Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+        Some(o) if o.eq_ignore_ascii_case("descending") => true,
+        Some(o) => {
+            return Err(Error::invalid_value(format!(
+                "sortOrder must be 'ascending' or 'descending', not '{o}'"
+            )));
+        }
+    };
+    Ok(Some(Sort { by, descending }))
+}
+
+/// Sorts items by the attribute `sort.by` of the document `doc(item)` returns.
+///
+/// Resources without a value sort last in either order; ties keep their (id) order, because
+/// the sort is stable, so paging through a sorted list is deterministic.
+pub fn sort_records<T>(
+    kind: ResourceKind,
+    sort: &Sort,
+    items: &mut [T],
+    doc: impl Fn(&T) -> &Value,
+) {
+    if sort.descending {
+        items.sort_by_cached_key(|item| {
+            let key = SortKey::of(kind, &sort.by, doc(item));
+            (key == SortKey::Absent, std::cmp::Reverse(key))
+        });
+    } else {
+        // `Absent` is the greatest key, so it sorts last.
+        items.sort_by_cached_key(|item| SortKey::of(kind, &sort.by, doc(item)));
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SortKey {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    Absent,
+}
+
+impl Eq for SortKey {}
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Values of one type compare naturally; across types the variant order decides, which puts
+/// `Absent` last.
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (SortKey::Bool(a), SortKey::Bool(b)) => a.cmp(b),
+            (SortKey::Number(a), SortKey::Number(b)) => a.total_cmp(b),
+            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl SortKey {
+    fn rank(&self) -> u8 {
+        match self {
+            SortKey::Bool(_) => 0,
+            SortKey::Number(_) => 1,
+            SortKey::Text(_) => 2,
+            SortKey::Absent => 3,
+        }
+    }
+
+    fn of(kind: ResourceKind, by: &AttrPath, doc: &Value) -> SortKey {
+        let Some(resolved) = kind.resolve(by) else {
+            return SortKey::Absent;
+        };
+        let value =
+            container_of(doc, resolved.container).and_then(|c| get_ci(c, resolved.attr.name));
+        let leaf_def = resolved.sub.unwrap_or(resolved.attr);
+        let leaf = match (value, resolved.sub) {
+            (Some(Value::Array(items)), sub) => {
+                let chosen = items
+                    .iter()
+                    .find(|i| i.get("primary") == Some(&Value::Bool(true)))
+                    .or_else(|| items.first());
+                chosen.and_then(|i| i.get(sub.map_or("value", |s| s.name)))
+            }
+            (Some(v @ Value::Object(_)), Some(sub)) => v.get(sub.name),
+            (other, _) => other,
+        };
+        match leaf {
+            Some(Value::Bool(b)) => SortKey::Bool(*b),
+            Some(Value::Number(n)) => n.as_f64().map_or(SortKey::Absent, SortKey::Number),
+            Some(Value::String(s)) if leaf_def.case_exact || leaf_def.ty == AttrType::DateTime => {
+                SortKey::Text(s.clone())
+            }
+            Some(Value::String(s)) => SortKey::Text(fold_case(s)),
+            _ => SortKey::Absent,
+        }
+    }
+}
+
+/// A ListResponse body (RFC 7644 §3.4.2).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListResponse {
+    schemas: [&'static str; 1],
+    /// Matches over all pages.
+    pub total_results: u64,
+    /// Resources in this page (RFC 7644: the number returned, not the requested count).
+    pub items_per_page: usize,
+    /// The 1-based index of the first resource, echoed from the request.
+    pub start_index: u64,
+    /// The page.
+    #[serde(rename = "Resources")]
+    pub resources: Vec<Value>,
+}
+
+impl ListResponse {
+    /// A page of already-rendered resources.
+    pub fn new(total_results: u64, start_index: NonZeroU64, resources: Vec<Value>) -> Self {
+        ListResponse {
+            schemas: [urn::LIST_RESPONSE],
+            total_results,
+            items_per_page: resources.len(),
+            start_index: start_index.get(),
+            resources,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn params(q: &[(&str, &str)]) -> Result<ListParams> {
+        ListParams::from_pairs(q.iter().copied())
+    }
+
+    #[test]
+    fn query_parameters_table() {
+        type Row = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            u64,
+            usize,
+        );
+        let rows: &[Row] = &[
+            ("defaults", &[], 1, DEFAULT_COUNT),
+            ("explicit", &[("startIndex", "6"), ("count", "5")], 6, 5),
+            (
+                "names_case_insensitive",
+                &[("STARTINDEX", "2"), ("Count", "3")],
+                2,
+                3,
+            ),
+            (
+                "start_below_one_is_one",
+                &[("startIndex", "0")],
+                1,
+                DEFAULT_COUNT,
+            ),
+            (
+                "negative_start_is_one",
+                &[("startIndex", "-4")],
+                1,
+                DEFAULT_COUNT,
+            ),
+            ("negative_count_is_zero", &[("count", "-1")], 1, 0),
+            ("count_capped", &[("count", "100000")], 1, MAX_COUNT),
+            (
+                "unknown_ignored",
+                &[("aadOptscim062020", ""), ("count", "1")],
+                1,
+                1,
+            ),
+        ];
+        for (name, q, start, count) in rows {
+            let p = params(q).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(p.start_index.get(), *start, "{name}");
+            assert_eq!(p.count, *count, "{name}");
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_scim_errors() {
+        use crate::scim::error::ScimType;
+        type Row = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            ScimType,
+        );
+        let rows: &[Row] = &[
+            ("bad_count", &[("count", "ten")], ScimType::InvalidValue),
+            (
+                "bad_filter",
+                &[("filter", "userName eq")],
+                ScimType::InvalidFilter,
+            ),
+            (
+                "bad_sort_order",
+                &[("sortBy", "userName"), ("sortOrder", "up")],
+                ScimType::InvalidValue,
+            ),
+            (
+                "bad_attributes",
+                &[("attributes", "1x")],
+                ScimType::InvalidPath,
+            ),
+        ];
+        for (name, q, ty) in rows {
+            let err = params(q).expect_err(name);
+            assert_eq!(err.scim_type, Some(*ty), "{name}");
+        }
+    }
+
+    #[test]
+    fn search_request_body() {
+        let body = json!({
+            "schemas": [urn::SEARCH_REQUEST],
+            "attributes": ["displayName", "userName"],
+            "filter": "displayName sw \"smith\"",
+            "startIndex": 1, "count": 10, "sortBy": "userName", "sortOrder": "descending"
+        });
+        let p = ListParams::from_search_request(&body).unwrap();
+        assert_eq!(p.count, 10);
+        assert_eq!(p.projection.attributes.len(), 2);
+        assert!(p.filter.is_some());
+        assert!(p.sort.unwrap().descending);
+        assert!(ListParams::from_search_request(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn sorting_is_case_insensitive_stable_and_puts_missing_last() {
+        let docs = vec![
+            json!({"id": "1", "userName": "bob"}),
+            json!({"id": "2"}),
+            json!({"id": "3", "userName": "Alice"}),
+            json!({"id": "4", "userName": "carol"}),
+        ];
+        let order = |descending| {
+            let mut d = docs.clone();
+            let sort = Sort {
+                by: AttrPath::new("userName"),
+                descending,
+            };
+            sort_records(ResourceKind::User, &sort, &mut d, |v| v);
+            d.iter()
+                .map(|v| v["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(order(false), ["3", "1", "4", "2"]);
+        assert_eq!(order(true), ["4", "1", "3", "2"]);
+    }
+
+    #[test]
+    fn list_response_counts_returned_items() {
+        let r = ListResponse::new(7, NonZeroU64::new(6).unwrap(), vec![json!({}), json!({})]);
+        let v = serde_json::to_value(r).unwrap();
+        assert_eq!(v["totalResults"], 7);
+        assert_eq!(v["itemsPerPage"], 2);
+        assert_eq!(v["startIndex"], 6);
+        assert_eq!(v["schemas"][0], urn::LIST_RESPONSE);
+        assert!(v["Resources"].is_array());
+    }
+}

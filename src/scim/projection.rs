@@ -1,0 +1,295 @@
+//! `attributes` and `excludedAttributes` (RFC 7644 §3.4.2.5, §3.9) with the `returned`
+//! characteristic of each attribute (RFC 7643 §2.4).
+
+use serde_json::{Map, Value};
+
+use crate::scim::error::Result;
+use crate::scim::path::{AttrPath, is_schema_urn, parse_attribute_list};
+use crate::scim::schema::{Attribute, CUSTOM_EXTENSION_ATTRIBUTE, ResourceKind, Returned};
+
+/// Which attributes a response carries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Projection {
+    /// `attributes`: when non-empty, only these (plus `returned: always`) are returned.
+    pub attributes: Vec<AttrPath>,
+    /// `excludedAttributes`: removed from the default set (`returned: always` stays).
+    pub excluded: Vec<AttrPath>,
+}
+
+impl Projection {
+    /// Parses the two comma-separated lists.
+    ///
+    /// # Errors
+    /// `invalidPath` when an entry is not an attribute path.
+    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Self> {
+        Ok(Projection {
+            attributes: attributes
+                .map(parse_attribute_list)
+                .transpose()?
+                .unwrap_or_default(),
+            excluded: excluded
+                .map(parse_attribute_list)
+                .transpose()?
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Whether the client asked for a particular response shape (used by group PATCH, which
+    /// answers 204 unless a body is requested).
+    pub fn is_requested(&self) -> bool {
+        !self.attributes.is_empty() || !self.excluded.is_empty()
+    }
+
+    /// Whether a top-level core attribute called `name` would be returned. Used before loading
+    /// `members` or `groups`, which cost store reads.
+    pub fn wants(&self, kind: ResourceKind, name: &str) -> bool {
+        let Some(def) = kind.schema().attribute(name) else {
+            return false;
+        };
+        self.decide(kind, None, def.name, def) != Decision::Drop
+    }
+
+    /// Applies the projection to a full resource document.
+    pub fn apply(&self, kind: ResourceKind, doc: &Value) -> Value {
+        let Some(object) = doc.as_object() else {
+            return doc.clone();
+        };
+        let mut out = Map::new();
+        for (key, value) in object {
+            if key == "schemas" {
+                out.insert(key.clone(), value.clone());
+            } else if is_schema_urn(key) {
+                if let Some(projected) = self.extension(kind, key, value) {
+                    out.insert(key.clone(), projected);
+                }
+            } else if let Some(def) = kind.resolve(&AttrPath::new(key.as_str())).map(|r| r.attr) {
+                if let Some(v) = self.attribute(kind, None, key, def, value) {
+                    out.insert(key.clone(), v);
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn extension(&self, kind: ResourceKind, urn: &str, value: &Value) -> Option<Value> {
+        let object = value.as_object()?;
+        let schema = kind.extension(urn);
+        let whole = |list: &[AttrPath]| {
+            list.iter().any(|p| {
+                p.name.is_empty()
+                    && p.urn
+                        .as_deref()
+                        .is_some_and(|u| u.eq_ignore_ascii_case(urn))
+            })
+        };
+        if whole(&self.excluded) {
+            return None;
+        }
+        let keep_all = whole(&self.attributes);
+        let mut out = Map::new();
+        for (key, v) in object {
+            let def = schema
+                .and_then(|s| s.attribute(key))
+                .unwrap_or(&CUSTOM_EXTENSION_ATTRIBUTE);
+            let projected = if keep_all {
+                Some(v.clone())
+            } else {
+                self.attribute(kind, Some(urn), key, def, v)
+            };
+            if let Some(p) = projected {
+                out.insert(key.clone(), p);
+            }
+        }
+        (!out.is_empty()).then_some(Value::Object(out))
+    }
+
+    fn attribute(
+        &self,
+        kind: ResourceKind,
+        urn: Option<&str>,
+        name: &str,
+        def: &Attribute,
+        value: &Value,
+    ) -> Option<Value> {
+        match self.decide(kind, urn, name, def) {
+            Decision::Drop => None,
+            Decision::Keep => Some(value.clone()),
+            Decision::Subs(subs, keep) => Some(filter_subs(value, &subs, keep)),
+        }
+    }
+
+    fn decide(
+        &self,
+        kind: ResourceKind,
+        urn: Option<&str>,
+        name: &str,
+        def: &Attribute,
+    ) -> Decision {
+        match def.returned {
+            Returned::Never => return Decision::Drop,
+            Returned::Always => return Decision::Keep,
+            Returned::Default | Returned::Request => {}
+        }
+        if !self.attributes.is_empty() {
+            let hits: Vec<&AttrPath> = self
+                .attributes
+                .iter()
+                .filter(|p| names(kind, p, urn, name))
+                .collect();
+            if hits.is_empty() {
+                return Decision::Drop;
+            }
+            if hits.iter().any(|p| p.sub.is_none()) {
+                return Decision::Keep;
+            }
+            return Decision::Subs(hits.iter().filter_map(|p| p.sub.clone()).collect(), true);
+        }
+        if def.returned == Returned::Request {
+            return Decision::Drop;
+        }
+        let hits: Vec<&AttrPath> = self
+            .excluded
+            .iter()
+            .filter(|p| names(kind, p, urn, name))
+            .collect();
+        if hits.iter().any(|p| p.sub.is_none()) {
+            return Decision::Drop;
+        }
+        if hits.is_empty() {
+            Decision::Keep
+        } else {
+            Decision::Subs(hits.iter().filter_map(|p| p.sub.clone()).collect(), false)
+        }
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Decision {
+    Drop,
+    Keep,
+    /// Keep (`true`) or drop (`false`) only these sub-attributes.
+    Subs(Vec<String>, bool),
+}
+
+/// Whether `path` names the attribute `name` living in `urn` (None = core).
+fn names(kind: ResourceKind, path: &AttrPath, urn: Option<&str>, name: &str) -> bool {
+    if !path.name.eq_ignore_ascii_case(name) {
+        return false;
+    }
+    match (path.urn.as_deref(), urn) {
+        (None, _) => true,
+        (Some(p), None) => p.eq_ignore_ascii_case(kind.schema().id),
+        (Some(p), Some(u)) => p.eq_ignore_ascii_case(u),
+    }
+}
+
+fn filter_subs(value: &Value, subs: &[String], keep: bool) -> Value {
+    let filter_object = |o: &Map<String, Value>| -> Value {
+        let kept = o
+            .iter()
+            .filter(|(k, _)| subs.iter().any(|s| s.eq_ignore_ascii_case(k)) == keep);
+        Value::Object(kept.map(|(k, v)| (k.clone(), v.clone())).collect())
+    };
+    match value {
+        Value::Object(o) => filter_object(o),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|i| i.as_object().map_or_else(|| i.clone(), filter_object))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn user() -> Value {
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "id": "u1",
+            "externalId": "x1",
+            "userName": "bjensen",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "emails": [{"value": "b@x", "type": "work"}],
+            "groups": [{"value": "g1"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales", "employeeNumber": "7"},
+            "meta": {"resourceType": "User"}
+        })
+    }
+
+    #[test]
+    fn projection_table() {
+        let rows: &[(&str, Option<&str>, Option<&str>, Value)] = &[
+            (
+                "attributes_keep_always_and_listed",
+                Some("userName"),
+                None,
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1", "userName": "bjensen"}),
+            ),
+            (
+                "sub_attribute",
+                Some("name.givenName"),
+                None,
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1", "name": {"givenName": "Barbara"}}),
+            ),
+            (
+                "multi_valued_sub",
+                Some("emails.value"),
+                None,
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1", "emails": [{"value": "b@x"}]}),
+            ),
+            (
+                "extension_attribute",
+                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+                None,
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Sales"}}),
+            ),
+            (
+                "case_insensitive",
+                Some("USERNAME,ExternalId"),
+                None,
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1", "externalId": "x1", "userName": "bjensen"}),
+            ),
+            (
+                "requested_groups",
+                Some("groups"),
+                None,
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u1", "groups": [{"value": "g1"}]}),
+            ),
+        ];
+        for (name, attrs, excluded, expected) in rows {
+            let p = Projection::parse(*attrs, *excluded).unwrap();
+            assert_eq!(p.apply(ResourceKind::User, &user()), *expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn defaults_drop_request_only_attributes_and_exclusions_apply() {
+        let p = Projection::parse(None, Some("emails,name.familyName,id")).unwrap();
+        let out = p.apply(ResourceKind::User, &user());
+        assert!(
+            out.get("groups").is_none(),
+            "groups is returned only on request"
+        );
+        assert!(out.get("emails").is_none());
+        assert_eq!(out["name"], json!({"givenName": "Barbara"}));
+        assert_eq!(out["id"], "u1", "id is returned always");
+        assert_eq!(out["meta"]["resourceType"], "User");
+    }
+
+    #[test]
+    fn wants_members_follows_the_projection() {
+        let none = Projection::default();
+        assert!(none.wants(ResourceKind::Group, "members"));
+        let excluded = Projection::parse(None, Some("members")).unwrap();
+        assert!(!excluded.wants(ResourceKind::Group, "members"));
+        let only_name = Projection::parse(Some("displayName"), None).unwrap();
+        assert!(!only_name.wants(ResourceKind::Group, "members"));
+        assert!(!none.wants(ResourceKind::User, "groups"));
+    }
+}
