@@ -3,6 +3,7 @@
 use aws_config::BehaviorVersion;
 use scim_lambda::scim::schema::{ResourceKind, fold_case};
 use scim_lambda::store::dynamo::DynamoStore;
+use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::store::{IndexKeys, Record, TenantId};
 use serde_json::{Value, json};
 
@@ -10,6 +11,11 @@ use serde_json::{Value, json};
 pub fn emulator_configured() -> bool {
     std::env::var_os("SCIM_TEST_DYNAMODB").is_some()
         || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+}
+
+/// A fresh memory store (always available).
+pub async fn memory_store() -> Option<MemoryStore> {
+    Some(MemoryStore::new())
 }
 
 /// A DynamoDB store on a fresh, randomly named table, or `None` (after saying so) when no

@@ -2,6 +2,13 @@
 //! plus the DynamoDB cost tests. DynamoDB runs on the emulator: `scripts/with-emulator.sh cargo
 //! test --test store` (without `SCIM_TEST_DYNAMODB` the DynamoDB tests report that they skipped).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
 mod behaviour;
 mod cost;
 mod helpers;
@@ -50,4 +57,5 @@ macro_rules! all_behaviour {
     };
 }
 
+all_behaviour!(memory, crate::helpers::memory_store);
 all_behaviour!(dynamo, crate::helpers::dynamo_store);

@@ -2,18 +2,17 @@
 //! `Scan` API); the residual filter and the sort run on the candidates in memory, bounded by
 //! [`SCAN_BUDGET`].
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Select};
-use serde_json::Value;
 
 use super::items::{Item, ItemExt, guard_key, resource_key, s};
 use super::{DynamoStore, SCAN_BUDGET, backoff, build_error, keys, translate};
 use crate::scim::filter;
-use crate::scim::schema::{ResourceKind, fold_case, get_ci};
+use crate::scim::list::sort_records;
+use crate::scim::schema::ResourceKind;
 use crate::store::{
-    Call, Lookup, Page, PageRequest, Query, Record, Sort, StoreError, StoreResult, TenantId,
+    Call, Lookup, Page, PageRequest, Query, Record, StoreError, StoreResult, TenantId,
 };
 
 /// Most keys one `BatchGetItem` accepts.
@@ -148,7 +147,8 @@ impl DynamoStore {
             records.retain(|r| filter::matches(f, kind, &r.doc));
         }
         if let Some(sort) = &q.sort {
-            sort_records(&mut records, sort);
+            // Candidates arrive in id order and the sort is stable: ties stay in id order.
+            sort_records(kind, sort, &mut records, |r| &r.doc);
         }
         let total = records.len() as u64;
         Ok(Page {
@@ -333,50 +333,4 @@ fn names(q: &KeyQuery) -> HashMap<String, String> {
         names.insert("#sk".into(), keys::SK.into());
     }
     names
-}
-
-/// Sorts by `sort.by` (RFC 7644 §3.4.2.3): strings case-insensitively, numbers numerically,
-/// resources without a value last (first when descending); ties keep id order.
-fn sort_records(records: &mut [Record], sort: &Sort) {
-    records.sort_by(|a, b| {
-        let o = compare_keys(sort_value(&a.doc, sort), sort_value(&b.doc, sort));
-        let o = if sort.descending { o.reverse() } else { o };
-        o.then_with(|| a.id.cmp(&b.id))
-    });
-}
-
-/// The value a resource is sorted by: for a multi-valued attribute, the primary (or first)
-/// element; for a complex one without a sub-attribute, its `value`.
-fn sort_value<'v>(doc: &'v Value, sort: &Sort) -> Option<&'v Value> {
-    let mut node = doc.as_object()?;
-    if let Some(urn) = &sort.by.urn {
-        node = get_ci(node, urn)?.as_object()?;
-    }
-    let mut value = get_ci(node, &sort.by.name)?;
-    if let Value::Array(elements) = value {
-        value = elements
-            .iter()
-            .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
-            .or_else(|| elements.first())?;
-    }
-    match (value, &sort.by.sub) {
-        (Value::Object(o), Some(sub)) => get_ci(o, sub),
-        (Value::Object(o), None) => get_ci(o, "value"),
-        (v, None) => Some(v),
-        (_, Some(_)) => None,
-    }
-}
-
-fn compare_keys(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    match (a, b) {
-        (None, None) => Ordering::Equal,
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        (Some(Value::String(x)), Some(Value::String(y))) => fold_case(x).cmp(&fold_case(y)),
-        (Some(x), Some(y)) => x.to_string().cmp(&y.to_string()),
-    }
 }
