@@ -21,15 +21,23 @@ pub async fn memory_store() -> Option<MemoryStore> {
 /// A DynamoDB store on a fresh, randomly named table, or `None` (after saying so) when no
 /// emulator is configured.
 pub async fn dynamo_store() -> Option<DynamoStore> {
+    dynamo_client().await.map(|(store, _)| store)
+}
+
+/// [`dynamo_store`] plus a raw client on the same endpoint, for seeding data in bulk.
+pub async fn dynamo_client() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
     if !emulator_configured() {
         eprintln!("skipped: DynamoDB tests need SCIM_TEST_DYNAMODB (run scripts/with-emulator.sh)");
         return None;
     }
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
-    let store = DynamoStore::new(client, format!("scim-test-{}", uuid::Uuid::new_v4()));
+    let store = DynamoStore::new(
+        client.clone(),
+        format!("scim-test-{}", uuid::Uuid::new_v4()),
+    );
     store.create_table_if_missing().await.expect("create table");
-    Some(store)
+    Some((store, client))
 }
 
 /// The default tenant.
