@@ -1,6 +1,27 @@
-//! scim-lambda: a SCIM 2.0 provisioning endpoint for Microsoft Entra ID, Okta and other clients.
+//! scim-lambda: a SCIM 2.0 provisioning endpoint that Microsoft Entra ID, Okta and other SCIM
+//! clients provision users and groups into; one AWS Lambda function over DynamoDB, or a local
+//! server over an embedded store.
+//!
+//! # Layout
+//!
+//! - [`scim`]: the protocol, pure and synchronous: schemas, filters, paths, PATCH, projection,
+//!   list responses, discovery, and the client quirks (`scim::compat`). No I/O.
+//! - [`store`]: the [`store::Store`] trait with a typed query, the embedded
+//!   [`store::memory::MemoryStore`] and the DynamoDB store.
+//! - [`service`]: the use cases (create, get, list, replace, patch, delete) over `scim` and
+//!   `store`, with versions and bounded retries.
+//! - [`auth`]: bearer-token sources (static, Secrets Manager), constant-time comparison.
+//! - [`http`]: the axum router, auth layer, extractors and the one error-to-response map.
+//! - [`config`]: the command line and environment.
+//!
+//! Dependencies point one way: `http` → `service` → (`scim`, `store`); `auth` stands alone.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod auth;
+pub mod config;
+pub mod http;
 pub mod scim;
+pub mod service;
 pub mod store;
+
+pub use http::{App, AppState, Tokens, app};

@@ -1,1 +1,107 @@
-fn main() {}
+//! The binary: reads the configuration, starts tracing, builds the store and the token source
+//! once, and serves the router locally or as a Lambda function.
+
+use anyhow::Context;
+use clap::Parser;
+use scim_lambda::auth::{StaticToken, generate_token};
+use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind};
+use scim_lambda::service::Service;
+use scim_lambda::store::TenantId;
+use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::{AppState, Tokens, app};
+use secrecy::{ExposeSecret, SecretString};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    init_tracing(in_lambda);
+    match cli.command {
+        Some(Command::Serve(args)) => serve(args, in_lambda).await,
+        None => serve(ServeArgs::parse_from_env(), in_lambda).await,
+    }
+}
+
+trait FromEnv {
+    fn parse_from_env() -> Self;
+}
+
+impl FromEnv for ServeArgs {
+    /// `scim-lambda` alone means `scim-lambda serve`, still honouring the environment.
+    fn parse_from_env() -> Self {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Only::parse_from(["scim-lambda"]).args
+    }
+}
+
+async fn serve(args: ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
+    let tenant = TenantId::parse(&args.tenant).map_err(anyhow::Error::msg)?;
+    let tokens = local_token()?;
+    match args.store {
+        StoreKind::Memory => {
+            let state = AppState::new(
+                Service::new(MemoryStore::new(), tenant),
+                tokens,
+                &args.base_path,
+            )
+            .with_public_url(args.public_url.as_deref());
+            run(app(state), &args, in_lambda).await
+        }
+        StoreKind::Dynamodb => anyhow::bail!("the DynamoDB store is not wired yet"),
+    }
+}
+
+/// `SCIM_TOKEN` from the environment, or a random token printed once.
+fn local_token() -> anyhow::Result<Tokens> {
+    let token = match std::env::var("SCIM_TOKEN") {
+        Ok(t) if !t.is_empty() => SecretString::from(t),
+        _ => {
+            let t = generate_token().context("generating a token")?;
+            // Printed to the terminal on purpose, once, like an admin console's "Generate".
+            println!(
+                "SCIM bearer token (set SCIM_TOKEN to choose your own): {}",
+                t.expose_secret()
+            );
+            t
+        }
+    };
+    Ok(Tokens::Static(StaticToken::new(&token)))
+}
+
+async fn run(app: scim_lambda::App, args: &ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
+    if in_lambda {
+        return lambda_http::run(app).await.map_err(|e| anyhow::anyhow!(e));
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("binding {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    println!(
+        "SCIM endpoint (Tenant URL): http://{addr}{}",
+        args.base_path.trim_end_matches('/')
+    );
+    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+    axum::serve(listener, service)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().with_current_span(false).init();
+    } else {
+        builder.compact().init();
+    }
+}

@@ -4,11 +4,14 @@
 //! Nothing here performs I/O or knows about HTTP, AWS or the store; `.ci/run` checks that no
 //! file in this folder names `axum`, `http`, `tokio` or `aws_`.
 
+pub mod compat;
 pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod list;
+pub mod patch;
 pub mod path;
 pub mod projection;
+pub mod resource;
 pub mod schema;
 pub mod urn;

@@ -20,6 +20,13 @@ pub fn matches(filter: &Filter, kind: ResourceKind, resource: &Value) -> bool {
     eval(filter, Scope::Resource(kind), resource)
 }
 
+/// Whether one element of the complex attribute `parent` (an item of `emails`, or the value of a
+/// single-valued complex attribute such as `manager`) matches a value filter whose paths name
+/// `parent`'s sub-attributes, as in the PATCH path `emails[type eq "work"]` (RFC 7644 §3.5.2).
+pub fn matches_element(filter: &Filter, parent: &'static Attribute, element: &Value) -> bool {
+    eval(filter, Scope::Element(Some(parent)), element)
+}
+
 /// What the paths of a (sub-)filter are relative to.
 #[derive(Clone, Copy)]
 enum Scope {

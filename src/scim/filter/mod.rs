@@ -9,7 +9,7 @@
 mod eval;
 pub(crate) mod grammar;
 
-pub use eval::{compare_json, matches};
+pub use eval::{compare_json, matches, matches_element};
 
 use std::fmt;
 

@@ -1,0 +1,63 @@
+//! The command line, read once by `main`. Every flag can also come from the environment.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// scim-lambda: a SCIM 2.0 endpoint for Entra ID, Okta and other provisioning clients.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    /// What to do (default: `serve`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the SCIM API (locally on `--listen`, or as a Lambda function when
+    /// `AWS_LAMBDA_RUNTIME_API` is set).
+    Serve(ServeArgs),
+}
+
+/// Where data lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// In process memory: nothing survives a restart (local runs and tests).
+    Memory,
+    /// A DynamoDB table.
+    Dynamodb,
+}
+
+/// Options of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on locally.
+    #[arg(long, env = "SCIM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base path of the SCIM API; the Tenant URL is `https://<host><base-path>`.
+    #[arg(long, env = "SCIM_BASE_PATH", default_value = "/scim/v2")]
+    pub base_path: String,
+    /// Public base URL used in `meta.location` (default: derived from each request).
+    #[arg(long, env = "SCIM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The store.
+    #[arg(long, env = "SCIM_STORE", value_enum, default_value = "memory")]
+    pub store: StoreKind,
+    /// Tenant id every key is prefixed with.
+    #[arg(long, env = "SCIM_TENANT", default_value = "default")]
+    pub tenant: String,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        ServeArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            base_path: "/scim/v2".into(),
+            public_url: None,
+            store: StoreKind::Memory,
+            tenant: "default".into(),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Extractors whose rejections are SCIM errors: the JSON body, the query string, the
+//! preconditions and the request's base URL.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::normalize::MountPrefix;
+use super::state::AppState;
+use crate::scim::discovery::MAX_BODY_BYTES;
+use crate::scim::error::Error as ScimError;
+use crate::scim::list::ListParams;
+use crate::scim::projection::Projection;
+use crate::service::IfMatch;
+use crate::store::Store;
+
+/// A JSON request body, parsed with serde whatever the JSON media type (`lambda_http`'s own
+/// `payload()` ignores `application/scim+json`).
+///
+/// A missing `Content-Type` is accepted: Entra's and others' traffic is not always labelled.
+pub struct ScimJson(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+        }
+        let bytes = read_limited(req.into_body()).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ScimError::invalid_syntax("the request body is empty").into());
+        }
+        serde_json::from_slice(&bytes).map(ScimJson).map_err(|e| {
+            ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")).into()
+        })
+    }
+}
+
+async fn read_limited(body: Body) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let too_large = std::error::Error::source(&e)
+                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+                || e.to_string().contains("length limit");
+            if too_large {
+                ApiError::PayloadTooLarge(MAX_BODY_BYTES)
+            } else {
+                ScimError::invalid_syntax("the request body could not be read").into()
+            }
+        })
+}
+
+fn json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return true;
+    };
+    let Ok(value) = value.to_str() else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json" || essence == "application/scim+json" || essence.is_empty()
+}
+
+/// The raw query pairs, decoded.
+fn query_pairs(parts: &Parts) -> Vec<(String, String)> {
+    let query = parts.uri.query().unwrap_or_default();
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// `filter`, `attributes`, `sortBy`, `startIndex`, `count`, ... of a list request.
+pub struct ListQuery(pub ListParams);
+
+impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = query_pairs(parts);
+        let params = ListParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        Ok(ListQuery(params))
+    }
+}
+
+/// `attributes` / `excludedAttributes` of a single-resource request.
+pub struct ProjectionQuery(pub Projection);
+
+impl<S: Send + Sync> FromRequestParts<S> for ProjectionQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let pairs = query_pairs(parts);
+        let find = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        Ok(ProjectionQuery(Projection::parse(
+            find("attributes"),
+            find("excludedAttributes"),
+        )?))
+    }
+}
+
+/// The `If-Match`, `If-None-Match` and `Prefer` headers.
+pub struct Preconditions {
+    /// `If-Match`, for writes.
+    pub if_match: Option<IfMatch>,
+    /// `If-None-Match`, for reads.
+    pub if_none_match: Option<IfMatch>,
+    /// `Prefer: return=minimal` (RFC 7240): answer a write with 204.
+    pub minimal: bool,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Preconditions {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let get = |name: header::HeaderName| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(IfMatch::parse)
+        };
+        let minimal = parts
+            .headers
+            .get_all("prefer")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| {
+                v.split(',')
+                    .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+            });
+        Ok(Preconditions {
+            if_match: get(header::IF_MATCH),
+            if_none_match: get(header::IF_NONE_MATCH),
+            minimal,
+        })
+    }
+}
+
+/// The base URL resources are addressed under, e.g. `https://host/stage/scim/v2`.
+pub struct BaseUrl(pub String);
+
+impl<S: Store> FromRequestParts<AppState<S>> for BaseUrl {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(url) = &state.public_url {
+            return Ok(BaseUrl(url.to_string()));
+        }
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let host = header("x-forwarded-host")
+            .or_else(|| header("host"))
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("localhost");
+        let scheme = header("x-forwarded-proto").unwrap_or(
+            if host.starts_with("127.0.0.1") || host.starts_with("localhost") {
+                "http"
+            } else {
+                "https"
+            },
+        );
+        let prefix = parts
+            .extensions
+            .get::<MountPrefix>()
+            .map_or("", |p| p.0.as_str());
+        Ok(BaseUrl(format!(
+            "{scheme}://{host}{prefix}{}",
+            state.base_path
+        )))
+    }
+}

@@ -1,0 +1,21 @@
+//! The HTTP adapter: one axum router for every SCIM endpoint, served by hyper locally and by
+//! `lambda_http` in Lambda.
+//!
+//! Thin by design: it parses requests into protocol types, calls the service, and turns
+//! results and errors into SCIM responses. Everything a client can get wrong ends in
+//! [`error::ApiError`], mapped to a SCIM Error body in one place.
+
+mod auth;
+mod discovery;
+pub mod error;
+mod extract;
+mod log;
+mod normalize;
+mod resources;
+mod response;
+mod router;
+mod state;
+
+pub use normalize::NormalizePath;
+pub use router::{App, app};
+pub use state::{AppState, Tokens};

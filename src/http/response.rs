@@ -1,0 +1,52 @@
+//! Building SCIM responses: `application/scim+json`, `ETag`, `Location`.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::scim::urn;
+
+/// A JSON response with the SCIM media type.
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    let bytes = match serde_json::to_vec(body) {
+        Ok(b) => b,
+        // Serialising a `Value` cannot fail; answer something valid if it ever does.
+        Err(_) => br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"internal error"}"#.to_vec(),
+    };
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(urn::MEDIA_TYPE),
+    );
+    response
+}
+
+/// A resource response with its `ETag` (and `Location` for a create).
+pub fn resource<T: Serialize>(
+    status: StatusCode,
+    body: &T,
+    etag: &str,
+    location: Option<&str>,
+) -> Response {
+    let mut response = json(status, body);
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(etag) {
+        headers.insert(header::ETAG, v);
+    }
+    if let Some(v) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
+        headers.insert(header::LOCATION, v);
+    }
+    response
+}
+
+/// A bodiless response (204, 304), optionally with an `ETag`.
+pub fn empty(status: StatusCode, etag: Option<&str>) -> Response {
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = status;
+    if let Some(v) = etag.and_then(|e| HeaderValue::from_str(e).ok()) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    response
+}

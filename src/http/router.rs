@@ -1,0 +1,36 @@
+//! Composing the routers under the base path, with auth, logging and SCIM fallbacks.
+
+use axum::Router;
+use axum::middleware::{from_fn, from_fn_with_state};
+
+use super::error::ApiError;
+use super::normalize::NormalizePath;
+use super::state::AppState;
+use super::{auth, discovery, log, resources};
+use crate::scim::error::Error as ScimError;
+use crate::scim::schema::ResourceKind;
+use crate::store::Store;
+
+/// The complete application: the router behind the path normaliser. `axum::serve` and
+/// `lambda_http::run` both serve it; tests call it with `oneshot`.
+pub type App = NormalizePath<Router>;
+
+/// Builds the application over `state`.
+pub fn app<S: Store>(state: AppState<S>) -> App {
+    let base = state.base_path.to_string();
+    let scim = Router::new()
+        .merge(resources::router::<S>(ResourceKind::User))
+        .merge(resources::router::<S>(ResourceKind::Group))
+        .merge(discovery::router::<S>())
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        // Unknown paths under the base are still authenticated first: an anonymous caller
+        // learns nothing about which endpoints exist.
+        .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })
+        .layer(from_fn_with_state(state.clone(), auth::require_bearer::<S>))
+        .with_state(state);
+    let router = Router::new()
+        .nest(&base, scim)
+        .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })
+        .layer(from_fn(log::log_request));
+    NormalizePath::new(router, &base)
+}

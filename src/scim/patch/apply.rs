@@ -1,0 +1,213 @@
+//! `add`, `replace` and `remove` on a resource document, driven by attribute definitions.
+//!
+//! What an operation does depends only on what its path resolves to: a multi-valued attribute,
+//! a single-valued complex one, a simple one, a sub-attribute, or the elements a value filter
+//! selects (RFC 7644 §3.5.2.1–3). Attributes unknown to the schema are ignored: Entra fails a
+//! whole user update on one 400 (entra.md D3).
+
+use serde_json::{Map, Value};
+
+use super::values::{
+    for_each_element, remove_ci, remove_filtered, remove_listed, set_filtered, set_sub, set_whole,
+    tidy,
+};
+use super::{MemberDelta, members};
+use crate::scim::compat;
+use crate::scim::error::{Error, Result};
+use crate::scim::filter::Filter;
+use crate::scim::path::{AttrPath, PatchPath};
+use crate::scim::resource::{is_extension_key, is_member_list, stored_name};
+use crate::scim::schema::{Attribute, Container, Mutability, Resolved, ResourceKind, key_ci};
+
+/// Whether a write adds to or replaces what is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// RFC 7644 §3.5.2.1.
+    Add,
+    /// RFC 7644 §3.5.2.3.
+    Replace,
+}
+
+/// The document an operation runs against, and where membership changes go.
+pub(super) struct Target<'a> {
+    /// Resource type of `doc`.
+    pub kind: ResourceKind,
+    /// The (copied) resource document.
+    pub doc: &'a mut Map<String, Value>,
+    /// Membership changes collected so far.
+    pub delta: &'a mut MemberDelta,
+}
+
+impl Target<'_> {
+    /// `add`/`replace` without a path: RFC 7644 §3.5.2.1 says the value "MUST contain a set of
+    /// attributes"; each key is applied as if it were the operation's path
+    /// (`compat::pathless_key_as_path`).
+    pub fn pathless(&mut self, mode: Mode, value: &Value) -> Result<()> {
+        let Value::Object(entries) = value else {
+            return Err(Error::invalid_value(
+                "an operation without a path needs an object value (RFC 7644 §3.5.2)",
+            ));
+        };
+        for (key, v) in entries {
+            if let Some(path) = compat::pathless_key_as_path(key) {
+                self.write_key(mode, &path, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one key of a path-less (or whole-extension) value, skipping read-only ones.
+    fn write_key(&mut self, mode: Mode, path: &PatchPath, value: &Value) -> Result<()> {
+        if let PatchPath::Attr { attr, .. } = path {
+            if let Some(r) = self.kind.resolve(attr) {
+                if compat::ignored_in_pathless_value(r.attr, r.sub) {
+                    return Ok(());
+                }
+            }
+        }
+        self.write(mode, path, value)
+    }
+
+    /// `add`/`replace` with a path.
+    pub fn write(&mut self, mode: Mode, path: &PatchPath, value: &Value) -> Result<()> {
+        let (attr, filter) = match path {
+            PatchPath::Schema(urn) => return self.write_extension(mode, urn, value),
+            PatchPath::Attr { attr, filter } => (attr, filter.as_ref()),
+        };
+        let Some(r) = self.kind.resolve(attr) else {
+            return Ok(());
+        };
+        check_mutable(&r, attr)?;
+        if is_member_list(self.kind, r.attr) {
+            return members::write(self.delta, mode, r.sub, filter, value);
+        }
+        // `password` (writeOnly) is accepted and dropped: this server never authenticates users,
+        // so it never stores secrets (same rule as `resource::prepare`).
+        if r.attr.mutability == Mutability::WriteOnly {
+            return Ok(());
+        }
+        if compat::is_cleared(value) {
+            return self.remove_attr(&r, attr, filter, None);
+        }
+        let name = stored_name(r.attr, &attr.name);
+        let container = container_mut(self.doc, r.container, true);
+        let Some(container) = container else {
+            return Ok(());
+        };
+        match (filter, r.sub) {
+            (None, None) => set_whole(container, r.attr, name, value, mode),
+            (None, Some(sub)) => set_sub(container, r.attr, name, sub, value),
+            (Some(filter), sub) => set_filtered(container, r.attr, name, filter, sub, value),
+        }
+    }
+
+    /// A path that is an extension URN: each key of the object value is written as
+    /// `<urn>:<key>`, so sub-attributes not in the value are left unchanged (RFC 7644 §3.5.2.3
+    /// for complex targets). `null`/`""` removes the whole extension.
+    fn write_extension(&mut self, mode: Mode, urn: &str, value: &Value) -> Result<()> {
+        if urn.eq_ignore_ascii_case(self.kind.schema().id) {
+            return self.pathless(mode, value);
+        }
+        if !is_extension_key(self.kind, urn) {
+            return Ok(());
+        }
+        if compat::is_cleared(value) {
+            return self.remove(&PatchPath::Schema(urn.to_string()), None);
+        }
+        let Value::Object(entries) = value else {
+            return Err(Error::invalid_value(format!("'{urn}' must be an object")));
+        };
+        for (key, v) in entries {
+            if let Ok(attr) = AttrPath::from_token(&format!("{urn}:{key}")) {
+                self.write_key(mode, &PatchPath::Attr { attr, filter: None }, v)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// `remove` (RFC 7644 §3.5.2.2). Removing what is not there is a no-op, so a retried
+    /// request gives the same result.
+    pub fn remove(&mut self, path: &PatchPath, value: Option<&Value>) -> Result<()> {
+        match path {
+            PatchPath::Schema(urn) => {
+                if is_extension_key(self.kind, urn) {
+                    if let Some(key) = key_ci(self.doc, urn) {
+                        self.doc.shift_remove(&key);
+                    }
+                }
+                Ok(())
+            }
+            PatchPath::Attr { attr, filter } => {
+                let Some(r) = self.kind.resolve(attr) else {
+                    return Ok(());
+                };
+                check_mutable(&r, attr)?;
+                if is_member_list(self.kind, r.attr) {
+                    return members::remove(self.delta, r.sub, filter.as_ref(), value);
+                }
+                self.remove_attr(&r, attr, filter.as_ref(), value)
+            }
+        }
+    }
+
+    fn remove_attr(
+        &mut self,
+        r: &Resolved<'_>,
+        path: &AttrPath,
+        filter: Option<&Filter>,
+        value: Option<&Value>,
+    ) -> Result<()> {
+        let name = stored_name(r.attr, &path.name);
+        let Some(container) = container_mut(self.doc, r.container, false) else {
+            return Ok(());
+        };
+        let Some(key) = key_ci(container, name) else {
+            return Ok(());
+        };
+        if let Some(slot) = container.get_mut(&key) {
+            match (filter, r.sub) {
+                (None, None) => match compat::removal_value_list(value) {
+                    Some(list) if r.attr.multi_valued => remove_listed(slot, r.attr, list)?,
+                    _ => *slot = Value::Null,
+                },
+                (None, Some(sub)) => for_each_element(slot, |e| remove_ci(e, sub.name)),
+                (Some(filter), sub) => remove_filtered(slot, r.attr, filter, sub),
+            }
+        }
+        tidy(container, &key);
+        Ok(())
+    }
+}
+
+/// RFC 7643 §2.2: a `readOnly` attribute "SHALL NOT be modified"; an explicit path to one is a
+/// 400 `mutability` (RFC 7644 §3.5.2). (Read-only keys inside a path-less value are skipped
+/// before this, see `compat::ignored_in_pathless_value`.)
+fn check_mutable(r: &Resolved<'_>, path: &AttrPath) -> Result<()> {
+    let read_only = |a: &Attribute| a.mutability == Mutability::ReadOnly;
+    if read_only(r.attr) || r.sub.is_some_and(read_only) {
+        return Err(Error::mutability(format!("'{path}' is read-only")));
+    }
+    Ok(())
+}
+
+/// The object holding `container`'s attributes; an extension object is created when `create`.
+fn container_mut<'d>(
+    doc: &'d mut Map<String, Value>,
+    container: Container<'_>,
+    create: bool,
+) -> Option<&'d mut Map<String, Value>> {
+    let urn = match container {
+        Container::Core => return Some(doc),
+        Container::Extension(urn) => urn,
+    };
+    let key = match key_ci(doc, urn) {
+        Some(key) => key,
+        None if create => urn.to_string(),
+        None => return None,
+    };
+    let slot = doc.entry(key).or_insert(Value::Null);
+    if create && !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    slot.as_object_mut()
+}

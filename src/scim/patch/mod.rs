@@ -1,0 +1,229 @@
+//! PATCH (RFC 7644 §3.5.2): parsing a PatchOp body into [`PatchOp`]s and applying them to a
+//! stored resource document through the schema.
+//!
+//! Nothing here switches on an attribute's name: `add`, `replace` and `remove` look at the
+//! definition (multi-valued, complex, mutability) of whatever the path resolves to. Group
+//! members are the one attribute the document never holds; operations on them only produce a
+//! [`MemberDelta`] for the service to apply to the membership items. Client quirks are
+//! delegated to `compat`.
+//!
+//! - `apply.rs`: dispatching add/replace/remove by what the path resolves to.
+//! - `values.rs`: writing and removing values inside one container object.
+//! - `members.rs`: the operations that target `members`.
+
+mod apply;
+mod members;
+mod values;
+
+use serde_json::{Map, Value};
+
+use crate::scim::compat::{self, OpName};
+use crate::scim::error::{Error, Result};
+use crate::scim::path::PatchPath;
+use crate::scim::resource::{check_required, refresh_schemas};
+use crate::scim::schema::{ResourceKind, get_ci};
+
+/// Most operations accepted in one request. Entra sends a handful; the cap bounds the work one
+/// request can cause. Exceeding it is a 400 `tooMany` ("more than the server is willing to
+/// process", RFC 7644 §3.12) rather than `invalidSyntax`, because the body is well-formed.
+pub const MAX_OPERATIONS: usize = 1000;
+
+/// A parsed PATCH request (RFC 7644 §3.5.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchRequest {
+    /// The operations, applied in order.
+    pub operations: Vec<PatchOp>,
+}
+
+/// One PATCH operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PatchOp {
+    /// `add`: without a path, `value` is an object whose keys are attribute paths.
+    Add {
+        /// Target; `None` means the resource itself.
+        path: Option<PatchPath>,
+        /// The value to add.
+        value: Value,
+    },
+    /// `replace`: without a path, `value` is an object whose keys are attribute paths.
+    Replace {
+        /// Target; `None` means the resource itself.
+        path: Option<PatchPath>,
+        /// The new value (`null` or `""` removes the target).
+        value: Value,
+    },
+    /// `remove`: RFC 7644 §3.5.2.2 makes the path mandatory.
+    Remove {
+        /// Target.
+        path: PatchPath,
+        /// Optional list of values to remove from a multi-valued target (Entra's legacy
+        /// member removal, see `compat::removal_value_list`).
+        value: Option<Value>,
+    },
+}
+
+/// Membership changes a group PATCH asks for, folded in operation order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemberDelta {
+    /// Remove every current member before adding `add`.
+    pub clear: bool,
+    /// Member ids to add (after clearing, when `clear`).
+    pub add: Vec<String>,
+    /// Member ids to remove.
+    pub remove: Vec<String>,
+}
+
+impl MemberDelta {
+    /// Records "remove all members": earlier adds and removes no longer matter.
+    pub fn clear_all(&mut self) {
+        self.clear = true;
+        self.add.clear();
+        self.remove.clear();
+    }
+
+    /// Records adding `id`, cancelling an earlier removal of it.
+    pub fn add_member(&mut self, id: &str) {
+        self.remove.retain(|r| r != id);
+        if !self.add.iter().any(|a| a == id) {
+            self.add.push(id.to_string());
+        }
+    }
+
+    /// Records removing `id`, cancelling an earlier addition of it.
+    pub fn remove_member(&mut self, id: &str) {
+        self.add.retain(|a| a != id);
+        if !self.remove.iter().any(|r| r == id) {
+            self.remove.push(id.to_string());
+        }
+    }
+
+    /// Whether the delta changes nothing.
+    pub fn is_empty(&self) -> bool {
+        !self.clear && self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+impl PatchRequest {
+    /// Parses a PatchOp body.
+    ///
+    /// # Errors
+    /// `invalidSyntax` when the body is not an object, `schemas` lacks the PatchOp URN,
+    /// `Operations` is missing or malformed, or an `op` is unknown; `invalidPath` for a malformed
+    /// path; `noTarget` for a `remove` without a path; `tooMany` past [`MAX_OPERATIONS`].
+    pub fn parse(body: &Value) -> Result<Self> {
+        let Some(body) = body.as_object() else {
+            return Err(Error::invalid_syntax(
+                "the PATCH body must be a JSON object",
+            ));
+        };
+        if !compat::patch_schemas_ok(body) {
+            return Err(Error::invalid_syntax(
+                "'schemas' must contain urn:ietf:params:scim:api:messages:2.0:PatchOp",
+            ));
+        }
+        let raw = compat::operations(body)?;
+        if raw.len() > MAX_OPERATIONS {
+            return Err(Error::too_many(format!(
+                "{} operations; at most {MAX_OPERATIONS} are accepted",
+                raw.len()
+            )));
+        }
+        let operations = raw.iter().map(PatchOp::parse).collect::<Result<_>>()?;
+        Ok(PatchRequest { operations })
+    }
+
+    /// Applies the operations to `doc` (a stored resource of `kind`) and returns the membership
+    /// changes they ask for.
+    ///
+    /// RFC 7644 §3.5.2: "each operation against an attribute MUST be compatible with the
+    /// attribute's mutability and schema", and the request is atomic ("if any operation fails,
+    /// the entire request fails"): the operations run on a copy that replaces `doc` only when all
+    /// succeeded and the result still has its required attributes.
+    ///
+    /// # Errors
+    /// `mutability` for an explicit path to a read-only attribute, `invalidValue` for a wrong
+    /// value type or a removed required attribute, `noTarget` for a filter that matches nothing
+    /// and cannot seed a new element, `invalidFilter` for an unsupported `members` filter.
+    pub fn apply(&self, kind: ResourceKind, doc: &mut Value) -> Result<MemberDelta> {
+        let mut work = doc.clone();
+        let Some(object) = work.as_object_mut() else {
+            return Err(Error::invalid_value("the stored resource is not an object"));
+        };
+        let mut delta = MemberDelta::default();
+        for op in &self.operations {
+            op.apply(kind, object, &mut delta)?;
+        }
+        check_required(kind, &work)?;
+        refresh_schemas(kind, &mut work);
+        *doc = work;
+        Ok(delta)
+    }
+}
+
+impl PatchOp {
+    /// Parses one element of `Operations`.
+    ///
+    /// # Errors
+    /// As [`PatchRequest::parse`].
+    pub fn parse(raw: &Value) -> Result<Self> {
+        let Some(raw) = raw.as_object() else {
+            return Err(Error::invalid_syntax("each operation must be an object"));
+        };
+        let name = get_ci(raw, "op")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let op = compat::op_name(name)
+            .ok_or_else(|| Error::invalid_syntax(format!("unknown PATCH op '{name}'")))?;
+        let path = parse_path(raw)?;
+        let value = get_ci(raw, "value").cloned();
+        match (op, path, value) {
+            (OpName::Remove, None, _) => Err(Error::no_target(
+                "a remove operation needs a path (RFC 7644 §3.5.2.2)",
+            )),
+            (OpName::Remove, Some(path), value) => Ok(PatchOp::Remove {
+                path,
+                value: value.filter(|v| !v.is_null()),
+            }),
+            (_, _, None) => Err(Error::invalid_syntax(format!(
+                "the {name} operation needs a 'value'"
+            ))),
+            (OpName::Add, path, Some(value)) => Ok(PatchOp::Add { path, value }),
+            (OpName::Replace, path, Some(value)) => Ok(PatchOp::Replace { path, value }),
+        }
+    }
+
+    fn apply(
+        &self,
+        kind: ResourceKind,
+        doc: &mut Map<String, Value>,
+        delta: &mut MemberDelta,
+    ) -> Result<()> {
+        let mut target = apply::Target { kind, doc, delta };
+        match self {
+            PatchOp::Add { path: None, value } => target.pathless(apply::Mode::Add, value),
+            PatchOp::Replace { path: None, value } => target.pathless(apply::Mode::Replace, value),
+            PatchOp::Add {
+                path: Some(path),
+                value,
+            } => target.write(apply::Mode::Add, path, value),
+            PatchOp::Replace {
+                path: Some(path),
+                value,
+            } => target.write(apply::Mode::Replace, path, value),
+            PatchOp::Remove { path, value } => target.remove(path, value.as_ref()),
+        }
+    }
+}
+
+/// The operation's `path`; absent, `null` and blank all mean "no path".
+fn parse_path(raw: &Map<String, Value>) -> Result<Option<PatchPath>> {
+    match get_ci(raw, "path") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => PatchPath::parse(s).map(Some),
+        Some(_) => Err(Error::invalid_path("'path' must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests;

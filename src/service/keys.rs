@@ -1,0 +1,61 @@
+//! Index values of a resource, computed with the schema's normalisation (one rule for filter,
+//! guards and indexes: `fold_case` for `caseExact: false` attributes).
+
+use serde_json::Value;
+
+use crate::scim::schema::{ResourceKind, fold_case};
+use crate::store::IndexKeys;
+
+/// The unique name (folded), `externalId` (exact) and first work email (folded) of `doc`.
+pub fn index_keys(kind: ResourceKind, doc: &Value) -> IndexKeys {
+    let text = |key: &str| {
+        doc.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    IndexKeys {
+        unique: text(kind.unique_attribute()).map(fold_case),
+        external_id: text("externalId").map(str::to_string),
+        work_email: match kind {
+            ResourceKind::User => work_email(doc).map(fold_case),
+            ResourceKind::Group => None,
+        },
+    }
+}
+
+fn work_email(doc: &Value) -> Option<&str> {
+    doc.get("emails")?.as_array()?.iter().find_map(|e| {
+        let is_work = e
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("work"));
+        if is_work {
+            e.get("value").and_then(Value::as_str)
+        } else {
+            None
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn keys_fold_case_insensitive_values_only() {
+        let doc = json!({
+            "userName": "Alice@Contoso.com",
+            "externalId": "AbC",
+            "emails": [{"type": "home", "value": "h@x"}, {"type": "Work", "value": "A@X.com"}]
+        });
+        let keys = index_keys(ResourceKind::User, &doc);
+        assert_eq!(keys.unique.as_deref(), Some("alice@contoso.com"));
+        assert_eq!(keys.external_id.as_deref(), Some("AbC"));
+        assert_eq!(keys.work_email.as_deref(), Some("a@x.com"));
+        let group = index_keys(ResourceKind::Group, &json!({"displayName": "Sales"}));
+        assert_eq!(group.unique.as_deref(), Some("sales"));
+        assert_eq!(group.work_email, None);
+    }
+}

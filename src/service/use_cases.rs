@@ -1,0 +1,416 @@
+//! The use cases. Each keeps its name through every layer (`create` here, `Store::create`,
+//! the `POST` handler), and every write is conditional on what was read.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::resource::etag;
+use super::{
+    Error, MAX_MEMBERS_IN_RESPONSE, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys, plan,
+};
+use crate::scim;
+use crate::scim::list::ListParams;
+use crate::scim::patch::PatchRequest;
+use crate::scim::projection::Projection;
+use crate::scim::resource::prepare;
+use crate::scim::schema::ResourceKind;
+use crate::store::{Deleted, MemberChange, Members, PageRequest, Query, Record, Store, StoreError};
+
+/// Most groups listed in a user's `groups` attribute.
+const MAX_GROUPS_IN_RESPONSE: usize = 1000;
+
+/// The `If-Match` precondition of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any current version.
+    Any,
+    /// One of these versions; an unparseable tag is kept as no version at all, so it fails.
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    /// Parses an `If-Match`/`If-None-Match` value: `*`, or a list of (weak) entity tags.
+    pub fn parse(header: &str) -> IfMatch {
+        if header.trim() == "*" {
+            return IfMatch::Any;
+        }
+        let versions = header
+            .split(',')
+            .filter_map(|tag| {
+                let tag = tag.trim();
+                let tag = tag.strip_prefix("W/").unwrap_or(tag);
+                tag.trim_matches('"').parse::<u64>().ok()
+            })
+            .collect();
+        IfMatch::Versions(versions)
+    }
+
+    /// Whether `version` satisfies it.
+    pub fn matches(&self, version: u64) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Versions(v) => v.contains(&version),
+        }
+    }
+}
+
+impl<S: Store> Service<S> {
+    /// `POST /Users` and `POST /Groups` (RFC 7644 §3.3).
+    ///
+    /// # Errors
+    /// Protocol errors of the body, `Store(Uniqueness)` for a taken name, `Store(MissingMember)`.
+    pub async fn create(&self, kind: ResourceKind, body: &Value) -> Result<Resource> {
+        let prepared = prepare(kind, body)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = now();
+        let doc = with_id_and_meta(kind, prepared.doc, &id, &now, &now, 1);
+        let mut members = prepared.members.unwrap_or_default();
+        members.sort();
+        members.dedup();
+        let record = Record {
+            id: id.clone(),
+            version: 1,
+            keys: index_keys(kind, &doc),
+            doc,
+        };
+        self.store
+            .create(&self.tenant, kind, record.clone(), &members)
+            .await?;
+        let members = (kind == ResourceKind::Group).then_some(Members {
+            ids: members,
+            truncated: false,
+        });
+        Ok(Resource {
+            kind,
+            id,
+            version: 1,
+            doc: record.doc,
+            members,
+            groups: None,
+        })
+    }
+
+    /// `GET /Users/{id}`: the resource with the relations the projection asks for.
+    ///
+    /// # Errors
+    /// `NotFound`; `Scim(tooMany)` when the member list is over the response cap.
+    pub async fn get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Resource> {
+        let record = self.read(kind, id).await?;
+        self.resource(kind, record, projection).await
+    }
+
+    /// `GET /Users?...` and `POST /.search`: one page of matches and the total.
+    ///
+    /// # Errors
+    /// `Scim(invalidFilter)` for filters no plan can answer, `Store(TooMany)` past the scan budget.
+    pub async fn list(
+        &self,
+        kind: ResourceKind,
+        params: &ListParams,
+    ) -> Result<(u64, Vec<Resource>)> {
+        let (lookup, filter) = plan(kind, params.filter.clone())?;
+        let query = Query {
+            lookup,
+            filter,
+            sort: params.sort.clone(),
+            page: PageRequest::Index {
+                start_index: params.start_index,
+                count: params.count,
+            },
+        };
+        let page = self.store.query(&self.tenant, kind, &query).await?;
+        let mut resources = Vec::with_capacity(page.records.len());
+        for record in page.records {
+            resources.push(self.resource(kind, record, &params.projection).await?);
+        }
+        Ok((page.total, resources))
+    }
+
+    /// `PUT /Users/{id}` (RFC 7644 §3.5.1). A group body without `members` keeps the current
+    /// members: a rename must never empty a group; `"members": []` clears them.
+    ///
+    /// # Errors
+    /// `NotFound`, `PreconditionFailed`, protocol errors, `Store(Uniqueness | MissingMember)`.
+    pub async fn replace(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&IfMatch>,
+        projection: &Projection,
+    ) -> Result<Resource> {
+        let prepared = prepare(kind, body)?;
+        let change = match prepared.members {
+            Some(add) if kind == ResourceKind::Group => MemberChange {
+                clear: true,
+                add,
+                remove: Vec::new(),
+            },
+            _ => MemberChange::default(),
+        };
+        self.write(kind, id, if_match, projection, |current| {
+            let created = meta_str(&current.doc, "created");
+            let doc = with_id_and_meta(
+                kind,
+                prepared.doc.clone(),
+                id,
+                &created,
+                &now(),
+                current.version + 1,
+            );
+            Ok((doc, change.clone()))
+        })
+        .await
+    }
+
+    /// `PATCH /Users/{id}` (RFC 7644 §3.5.2). Without `If-Match` the operations are re-applied
+    /// to the newest version when another writer wins the race, so no update is lost.
+    ///
+    /// # Errors
+    /// `NotFound`, `PreconditionFailed`, protocol errors, store errors, `Contention`.
+    pub async fn patch(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        body: &Value,
+        if_match: Option<&IfMatch>,
+        projection: &Projection,
+    ) -> Result<Resource> {
+        let request = PatchRequest::parse(body)?;
+        self.write(kind, id, if_match, projection, |current| {
+            let mut doc = current.doc.clone();
+            let delta = request.apply(kind, &mut doc)?;
+            let change = MemberChange {
+                clear: delta.clear,
+                add: delta.add,
+                remove: delta.remove,
+            };
+            Ok((doc, change))
+        })
+        .await
+    }
+
+    /// `DELETE /Users/{id}`: the resource, its memberships and its unique name go.
+    ///
+    /// # Errors
+    /// `NotFound`, `PreconditionFailed`.
+    pub async fn delete(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&IfMatch>,
+    ) -> Result<()> {
+        let not_found = || Error::NotFound {
+            kind,
+            id: id.to_string(),
+        };
+        if !is_our_id(id) {
+            return Err(not_found());
+        }
+        let expected = match if_match {
+            None | Some(IfMatch::Any) => None,
+            Some(m) => {
+                let current = self.read(kind, id).await?;
+                if !m.matches(current.version) {
+                    return Err(Error::PreconditionFailed {
+                        current: current.version,
+                    });
+                }
+                Some(current.version)
+            }
+        };
+        match self.store.delete(&self.tenant, kind, id, expected).await {
+            Ok(Deleted::Deleted) => Ok(()),
+            Ok(Deleted::NotFound) => Err(not_found()),
+            Err(StoreError::VersionMismatch { current }) => {
+                Err(Error::PreconditionFailed { current })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Read, change, write conditionally; on a lost race re-read and re-apply (bounded).
+    async fn write(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&IfMatch>,
+        projection: &Projection,
+        change: impl Fn(&Record) -> Result<(Value, MemberChange)>,
+    ) -> Result<Resource> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let current = self.read(kind, id).await?;
+            if let Some(m) = if_match {
+                if !m.matches(current.version) {
+                    return Err(Error::PreconditionFailed {
+                        current: current.version,
+                    });
+                }
+            }
+            let (mut doc, members) = change(&current)?;
+            if doc == current.doc && members.is_empty() {
+                // Nothing changes: no write, no new version (Entra re-sends unchanged values).
+                return self.resource(kind, current, projection).await;
+            }
+            let version = current.version + 1;
+            set_meta(&mut doc, &now(), version);
+            let record = Record {
+                id: id.to_string(),
+                version,
+                keys: index_keys(kind, &doc),
+                doc,
+            };
+            match self
+                .store
+                .update(
+                    &self.tenant,
+                    kind,
+                    record.clone(),
+                    current.version,
+                    &members,
+                )
+                .await
+            {
+                Ok(()) => return self.resource(kind, record, projection).await,
+                Err(StoreError::VersionMismatch { current }) if if_match.is_some() => {
+                    return Err(Error::PreconditionFailed { current });
+                }
+                Err(StoreError::VersionMismatch { .. }) => continue,
+                Err(StoreError::NotFound) => {
+                    return Err(Error::NotFound {
+                        kind,
+                        id: id.to_string(),
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Contention)
+    }
+
+    async fn read(&self, kind: ResourceKind, id: &str) -> Result<Record> {
+        let not_found = || Error::NotFound {
+            kind,
+            id: id.to_string(),
+        };
+        if !is_our_id(id) {
+            return Err(not_found());
+        }
+        self.store
+            .get(&self.tenant, kind, id)
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Loads the relations the projection wants; a member list over the cap is refused.
+    async fn resource(
+        &self,
+        kind: ResourceKind,
+        record: Record,
+        projection: &Projection,
+    ) -> Result<Resource> {
+        let relation = match kind {
+            ResourceKind::Group => "members",
+            ResourceKind::User => "groups",
+        };
+        let related = if projection.wants(kind, relation) {
+            let related = match kind {
+                ResourceKind::Group => {
+                    self.store
+                        .members(&self.tenant, &record.id, MAX_MEMBERS_IN_RESPONSE)
+                        .await?
+                }
+                ResourceKind::User => {
+                    self.store
+                        .groups_of(&self.tenant, &record.id, MAX_GROUPS_IN_RESPONSE)
+                        .await?
+                }
+            };
+            if related.truncated {
+                return Err(scim::error::Error::too_many(format!(
+                    "{} {} has more {relation} than one response may list; \
+                     ask with excludedAttributes={relation}",
+                    kind.name(),
+                    record.id
+                ))
+                .into());
+            }
+            Some(related)
+        } else {
+            None
+        };
+        let (members, groups) = match kind {
+            ResourceKind::Group => (related, None),
+            ResourceKind::User => (None, related),
+        };
+        Ok(Resource {
+            kind,
+            id: record.id,
+            version: record.version,
+            doc: record.doc,
+            members,
+            groups,
+        })
+    }
+}
+
+/// Ids are UUIDs this server issued; anything else cannot exist, and is answered without a
+/// store read.
+fn is_our_id(id: &str) -> bool {
+    uuid::Uuid::try_parse(id).is_ok()
+}
+
+fn now() -> String {
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn meta_str(doc: &Value, key: &str) -> String {
+    doc.pointer(&format!("/meta/{key}"))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `schemas`, then `id`, then the client's attributes, then `meta`.
+fn with_id_and_meta(
+    kind: ResourceKind,
+    doc: Value,
+    id: &str,
+    created: &str,
+    modified: &str,
+    version: u64,
+) -> Value {
+    let mut out = Map::new();
+    let mut doc = match doc {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    if let Some(schemas) = doc.remove("schemas") {
+        out.insert("schemas".into(), schemas);
+    }
+    out.insert("id".into(), id.into());
+    out.extend(doc);
+    let meta = serde_json::json!({
+        "resourceType": kind.name(),
+        "created": created,
+        "lastModified": modified,
+        "version": etag(version),
+    });
+    out.insert("meta".into(), meta);
+    Value::Object(out)
+}
+
+fn set_meta(doc: &mut Value, modified: &str, version: u64) {
+    if let Some(meta) = doc.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.insert("lastModified".into(), modified.into());
+        meta.insert("version".into(), etag(version).into());
+    }
+}

@@ -1,0 +1,14 @@
+//! Router-level behaviour: recorded client traffic (Entra, Okta), protocol details, discovery
+//! and concurrency, over every store the environment provides. One binary, one link step.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod concurrency;
+mod discovery;
+mod entra_groups;
+mod entra_users;
+mod fixtures;
+mod okta;
+mod protocol;
