@@ -256,3 +256,71 @@ impl std::fmt::Debug for SecretsManagerToken {
 #[derive(Debug, thiserror::Error)]
 #[error("the cached token is older than the grace period and the secret could not be read")]
 struct StaleCache;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct TestClock(Mutex<Instant>);
+
+    impl Clock for TestClock {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    impl TestClock {
+        fn advance(&self, by: Duration) {
+            *self.0.lock().unwrap() += by;
+        }
+    }
+
+    /// A source whose Secrets Manager cannot be reached (nothing listens on port 1), with a
+    /// cache as a successful fetch of `token` at the clock's start would have left it.
+    fn cached_but_unreachable(token: &str) -> (SecretsManagerToken, Arc<TestClock>) {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:1")
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .build();
+        let clock = Arc::new(TestClock(Mutex::new(Instant::now())));
+        let source = SecretsManagerToken::new(Client::from_conf(config), "s")
+            .with_clock(clock.clone())
+            .with_ttl(Duration::from_secs(60))
+            .with_grace(Duration::from_secs(600));
+        {
+            let mut cache = source.cache.write().unwrap();
+            cache.digests = TokenDigest::of(token).into_iter().collect();
+            cache.fetched_at = Some(clock.now());
+            cache.attempted_at = Some(clock.now());
+        }
+        (source, clock)
+    }
+
+    #[tokio::test]
+    async fn an_outage_within_the_grace_period_is_decided_by_the_cache() {
+        // GIVEN a cache past its TTL but inside the grace period, and Secrets Manager down
+        let (source, clock) = cached_but_unreachable("good");
+        clock.advance(Duration::from_secs(120));
+        // THEN the cached token still passes and others are refused, not "unavailable".
+        assert!(source.verify("good").await.is_ok());
+        assert!(matches!(
+            source.verify("bad").await,
+            Err(AuthError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_outage_beyond_the_grace_period_is_unavailable() {
+        let (source, clock) = cached_but_unreachable("good");
+        clock.advance(Duration::from_secs(601));
+        assert!(matches!(
+            source.verify("good").await,
+            Err(AuthError::Unavailable(_))
+        ));
+    }
+}

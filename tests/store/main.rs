@@ -11,6 +11,7 @@
 
 mod behaviour;
 mod cost;
+mod errors;
 mod helpers;
 
 /// Generates one `#[tokio::test]` per behaviour test for a store made by `$make`
