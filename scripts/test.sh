@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: formatting, lints, the layering rule, unit and router
+# tests on both stores (DynamoDB and Secrets Manager through a local moto emulator), and the
+# public SCIM conformance checkers against the real binary.
+#
+# Needs only cargo and python3; the emulator and the checkers are installed into .venv on the
+# first run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "layering: src/scim is pure (no HTTP, async runtime or AWS)"
+if grep -rnE '(^|[^a-z_])(axum|hyper|tokio|lambda_http|aws_sdk_[a-z]+|aws_config|aws_smithy_[a-z]+)::|^\s*(pub )?use (http|axum|tokio)\b' src/scim; then
+  echo "src/scim must not depend on I/O crates (see docs/architecture.md)" >&2
+  exit 1
+fi
+
+step "lints"
+cargo clippy --all-targets --quiet -- -D warnings
+
+step "unit, store and router tests (memory store and DynamoDB emulator)"
+bash scripts/with-emulator.sh cargo test --all-targets --quiet
+
+step "public SCIM conformance checkers against the binary"
+bash scripts/conformance.sh
