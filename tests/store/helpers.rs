@@ -13,6 +13,19 @@ pub fn emulator_configured() -> bool {
         || std::env::var_os("AWS_ENDPOINT_URL").is_some()
 }
 
+/// Says once per test binary that the emulator-bound tests were skipped. Written straight to
+/// stderr, because the test harness captures `eprintln!` of passing tests.
+pub fn skipped(what: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: the {what} tests need the emulator (scripts/with-emulator.sh sets SCIM_TEST_DYNAMODB)"
+        );
+    });
+}
+
 /// A fresh memory store (always available).
 pub async fn memory_store() -> Option<MemoryStore> {
     Some(MemoryStore::new())
@@ -27,7 +40,7 @@ pub async fn dynamo_store() -> Option<DynamoStore> {
 /// [`dynamo_store`] plus a raw client on the same endpoint, for seeding data in bulk.
 pub async fn dynamo_client() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
     if !emulator_configured() {
-        eprintln!("skipped: DynamoDB tests need SCIM_TEST_DYNAMODB (run scripts/with-emulator.sh)");
+        skipped("DynamoDB");
         return None;
     }
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
