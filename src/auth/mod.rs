@@ -6,8 +6,10 @@
 //! the Secrets Manager source.
 
 mod digest;
+pub mod secrets_manager;
 
 pub use digest::TokenDigest;
+pub use secrets_manager::SecretsManagerToken;
 
 use std::future::Future;
 

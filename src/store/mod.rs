@@ -8,6 +8,7 @@
 //! membership removal on delete. Every call it makes to its backend is counted ([`Calls`]).
 
 pub mod calls;
+pub mod dynamo;
 pub mod memory;
 
 use std::fmt;

@@ -1,0 +1,326 @@
+//! The production token source: the bearer token kept in AWS Secrets Manager.
+//!
+//! Only SHA-256 digests of the `AWSCURRENT` and `AWSPREVIOUS` versions are cached, so a request
+//! is checked without a network call, and both are accepted so a rotation never cuts a sync
+//! that still holds the old token. The secret's value is the token itself (a plain string).
+//!
+//! Refresh rules:
+//! - after the TTL (default 5 min), the next request refreshes;
+//! - a token that matches neither digest refreshes at most once per 10 s, so a freshly rotated
+//!   token works at once while a flood of bad tokens cannot flood Secrets Manager;
+//! - refreshes are single-flight: one task fetches, the others wait and use its result;
+//! - when Secrets Manager fails, a cache not older than the grace period (15 min) still
+//!   decides; beyond it, requests get `Unavailable` (503), never `Invalid` (401), because the
+//!   client's token may well be right.
+//!
+//! Fail closed: a missing or empty secret rejects every token.
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+
+use super::{AuthError, TokenDigest, TokenSource};
+
+/// Default time a fetched secret is trusted without asking again.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
+/// Least time between two refreshes caused by unknown tokens.
+pub const MISMATCH_INTERVAL: Duration = Duration::from_secs(10);
+/// How long a cached secret may still decide while Secrets Manager is failing.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(900);
+
+/// A source of the current time, injectable so tests can move time without sleeping.
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant.
+    fn now(&self) -> Instant;
+}
+
+/// The system's monotonic clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// What the last refresh left behind.
+#[derive(Default)]
+struct Cache {
+    /// Digests of the current and previous token (none when the secret is missing or empty).
+    digests: Vec<TokenDigest>,
+    /// When the digests were last fetched successfully.
+    fetched_at: Option<Instant>,
+    /// When a refresh was last attempted, successful or not.
+    attempted_at: Option<Instant>,
+    /// Bumped by each refresh attempt: a waiter that sees it changed uses that result.
+    generation: u64,
+}
+
+/// A [`TokenSource`] backed by one Secrets Manager secret.
+pub struct SecretsManagerToken {
+    client: Client,
+    secret_id: String,
+    clock: Arc<dyn Clock>,
+    ttl: Duration,
+    grace: Duration,
+    /// A std lock, held only for short, non-async sections (never across an `.await`).
+    cache: RwLock<Cache>,
+    /// Held by the one task that is fetching; a tokio mutex because it is held across `.await`.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl SecretsManagerToken {
+    /// A source reading `secret_id` (name or ARN) with `client`. The client's timeouts are
+    /// replaced (connect 1 s, operation 3 s) so a slow Secrets Manager fails fast into 503.
+    pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_timeout(Duration::from_secs(3))
+            .build();
+        let config = client
+            .config()
+            .to_builder()
+            .timeout_config(timeouts)
+            .build();
+        SecretsManagerToken {
+            client: Client::from_conf(config),
+            secret_id: secret_id.into(),
+            clock: Arc::new(SystemClock),
+            ttl: DEFAULT_TTL,
+            grace: DEFAULT_GRACE,
+            cache: RwLock::new(Cache::default()),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Uses `clock` instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Changes the cache TTL.
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Changes how long a stale cache may decide while Secrets Manager is failing.
+    pub fn with_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Decides from the cache alone when it can: `Some(answer)` or `None` (refresh first),
+    /// plus the generation seen.
+    fn decide_cached(&self, presented: &str, now: Instant) -> (Option<Result<(), AuthError>>, u64) {
+        let cache = self.read_cache();
+        let fresh = cache
+            .fetched_at
+            .is_some_and(|t| now.duration_since(t) < self.ttl);
+        let recently_tried = cache
+            .attempted_at
+            .is_some_and(|t| now.duration_since(t) < MISMATCH_INTERVAL);
+        let answer = if !fresh && recently_tried {
+            // A refresh failed moments ago: do not hammer a failing Secrets Manager; the
+            // grace period decides.
+            drop(cache);
+            return (Some(self.decide_after_refresh(presented, now)), u64::MAX);
+        } else if !fresh {
+            None
+        } else if matches_any(&cache.digests, presented) {
+            Some(Ok(()))
+        } else if recently_tried {
+            Some(Err(AuthError::Invalid))
+        } else {
+            None
+        };
+        (answer, cache.generation)
+    }
+
+    /// The answer after a refresh attempt (ours or another task's).
+    fn decide_after_refresh(&self, presented: &str, now: Instant) -> Result<(), AuthError> {
+        let cache = self.read_cache();
+        match cache.fetched_at {
+            Some(t) if now.duration_since(t) <= self.grace => {
+                if matches_any(&cache.digests, presented) {
+                    Ok(())
+                } else {
+                    Err(AuthError::Invalid)
+                }
+            }
+            _ => Err(AuthError::Unavailable(Box::new(StaleCache))),
+        }
+    }
+
+    fn read_cache(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
+        // A poisoned lock only means a panic elsewhere mid-update; the data is plain values.
+        self.cache.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Fetches both stages: `AWSPREVIOUS` may be missing (never rotated), and a missing
+    /// `AWSCURRENT` (or secret) leaves no digest, which rejects everything.
+    async fn fetch(&self) -> Result<Vec<TokenDigest>, AuthError> {
+        let (current, previous) = tokio::join!(
+            self.fetch_stage("AWSCURRENT"),
+            self.fetch_stage("AWSPREVIOUS")
+        );
+        Ok(current?.into_iter().chain(previous?).collect())
+    }
+
+    async fn fetch_stage(&self, stage: &str) -> Result<Option<TokenDigest>, AuthError> {
+        let result = self
+            .client
+            .get_secret_value()
+            .secret_id(&self.secret_id)
+            .version_stage(stage)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(out.secret_string().and_then(TokenDigest::of)),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetSecretValueError::ResourceNotFoundException(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    error = %aws_sdk_secretsmanager::error::DisplayErrorContext(&e),
+                    "could not read the token secret"
+                );
+                Err(AuthError::Unavailable(Box::new(e)))
+            }
+        }
+    }
+}
+
+impl TokenSource for SecretsManagerToken {
+    async fn verify(&self, presented: &str) -> Result<(), AuthError> {
+        let now = self.clock.now();
+        let (answer, seen) = self.decide_cached(presented, now);
+        if let Some(answer) = answer {
+            return answer;
+        }
+        let _flight = self.refreshing.lock().await;
+        let now = self.clock.now();
+        if self.read_cache().generation != seen {
+            // Another task refreshed while this one waited: use its result.
+            return self.decide_after_refresh(presented, now);
+        }
+        let fetched = self.fetch().await;
+        let failure = {
+            let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+            cache.generation += 1;
+            cache.attempted_at = Some(now);
+            match fetched {
+                Ok(digests) => {
+                    cache.digests = digests;
+                    cache.fetched_at = Some(now);
+                    None
+                }
+                Err(e) => Some(e),
+            }
+        };
+        match (self.decide_after_refresh(presented, now), failure) {
+            // The cache could not decide: report the real cause of the failed refresh.
+            (Err(AuthError::Unavailable(_)), Some(e)) => Err(e),
+            (answer, _) => answer,
+        }
+    }
+}
+
+fn matches_any(digests: &[TokenDigest], presented: &str) -> bool {
+    // Check every digest (no early exit), so timing does not tell which version matched.
+    digests
+        .iter()
+        .fold(false, |hit, d| d.matches(presented) | hit)
+}
+
+impl std::fmt::Debug for SecretsManagerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsManagerToken")
+            .field("secret_id", &self.secret_id)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cached secret is too old to decide and could not be refreshed.
+#[derive(Debug, thiserror::Error)]
+#[error("the cached token is older than the grace period and the secret could not be read")]
+struct StaleCache;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    struct TestClock(Mutex<Instant>);
+
+    impl Clock for TestClock {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap()
+        }
+    }
+
+    impl TestClock {
+        fn advance(&self, by: Duration) {
+            *self.0.lock().unwrap() += by;
+        }
+    }
+
+    /// A source whose Secrets Manager cannot be reached (nothing listens on port 1), with a
+    /// cache as a successful fetch of `token` at the clock's start would have left it.
+    fn cached_but_unreachable(token: &str) -> (SecretsManagerToken, Arc<TestClock>) {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:1")
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "test", "test", None, None, "test",
+            ))
+            .build();
+        let clock = Arc::new(TestClock(Mutex::new(Instant::now())));
+        let source = SecretsManagerToken::new(Client::from_conf(config), "s")
+            .with_clock(clock.clone())
+            .with_ttl(Duration::from_secs(60))
+            .with_grace(Duration::from_secs(600));
+        {
+            let mut cache = source.cache.write().unwrap();
+            cache.digests = TokenDigest::of(token).into_iter().collect();
+            cache.fetched_at = Some(clock.now());
+            cache.attempted_at = Some(clock.now());
+        }
+        (source, clock)
+    }
+
+    #[tokio::test]
+    async fn an_outage_within_the_grace_period_is_decided_by_the_cache() {
+        // GIVEN a cache past its TTL but inside the grace period, and Secrets Manager down
+        let (source, clock) = cached_but_unreachable("good");
+        clock.advance(Duration::from_secs(120));
+        // THEN the cached token still passes and others are refused, not "unavailable".
+        assert!(source.verify("good").await.is_ok());
+        assert!(matches!(
+            source.verify("bad").await,
+            Err(AuthError::Invalid)
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_outage_beyond_the_grace_period_is_unavailable() {
+        let (source, clock) = cached_but_unreachable("good");
+        clock.advance(Duration::from_secs(601));
+        assert!(matches!(
+            source.verify("good").await,
+            Err(AuthError::Unavailable(_))
+        ));
+    }
+}

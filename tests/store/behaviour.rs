@@ -1,0 +1,601 @@
+//! Behaviour every store must have, written once over `S: Store`.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+use scim_lambda::scim::filter::Filter;
+use scim_lambda::scim::path::AttrPath;
+use scim_lambda::scim::schema::ResourceKind::{Group, User};
+use scim_lambda::store::{
+    Deleted, Lookup, MemberChange, PageRequest, Query, Sort, Store, StoreError, TenantId,
+};
+use serde_json::json;
+
+use crate::helpers::{group, new_id, next, tenant, unique_attr, user, user_with};
+
+fn query(lookup: Lookup) -> Query {
+    page(lookup, 1, 100)
+}
+
+fn page(lookup: Lookup, start: u64, count: usize) -> Query {
+    Query {
+        lookup,
+        filter: None,
+        sort: None,
+        page: PageRequest::Index {
+            start_index: NonZeroU64::new(start).unwrap(),
+            count,
+        },
+    }
+}
+
+fn ids(page: &scim_lambda::store::Page) -> Vec<String> {
+    page.records.iter().map(|r| r.id.clone()).collect()
+}
+
+fn add(ids: &[&str]) -> MemberChange {
+    MemberChange {
+        add: ids.iter().map(|s| s.to_string()).collect(),
+        ..MemberChange::default()
+    }
+}
+
+async fn member_set<S: Store>(s: &S, t: &TenantId, gid: &str) -> BTreeSet<String> {
+    s.members(t, gid, 1000)
+        .await
+        .unwrap()
+        .ids
+        .into_iter()
+        .collect()
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+pub async fn create_then_get_returns_the_record<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let u = user_with("Alice", Some("E-1"), Some("Alice@Example.com"));
+    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    assert_eq!(s.get(&t, User, &u.id).await.unwrap(), Some(u.clone()));
+    assert_eq!(s.get(&t, User, &new_id()).await.unwrap(), None);
+    assert_eq!(
+        s.get(&t, Group, &u.id).await.unwrap(),
+        None,
+        "kinds are apart"
+    );
+}
+
+pub async fn update_requires_the_expected_version<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let u = user("bob");
+    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    let v2 = next(&u, "title", json!("Engineer"));
+    s.update(&t, User, v2.clone(), 1, &MemberChange::default())
+        .await
+        .unwrap();
+    assert_eq!(s.get(&t, User, &u.id).await.unwrap(), Some(v2.clone()));
+
+    // GIVEN version 2 stored WHEN an update expects version 1 THEN it is refused with the current.
+    let stale = next(&u, "title", json!("Manager"));
+    let err = s
+        .update(&t, User, stale, 1, &MemberChange::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::VersionMismatch { current: 2 }),
+        "{err:?}"
+    );
+    assert_eq!(s.get(&t, User, &u.id).await.unwrap(), Some(v2));
+
+    let ghost = user("ghost");
+    let err = s
+        .update(
+            &t,
+            User,
+            next(&ghost, "title", json!("x")),
+            1,
+            &MemberChange::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+pub async fn user_names_are_unique_case_insensitively<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    s.create(&t, User, user("Carol"), &[]).await.unwrap();
+    let err = s.create(&t, User, user("cAROL"), &[]).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Uniqueness { attribute } if attribute == unique_attr(User)),
+        "{err:?}"
+    );
+    // A group may carry the same name as a user: the kinds have separate guards.
+    s.create(&t, Group, group("carol"), &[]).await.unwrap();
+}
+
+pub async fn rename_moves_the_unique_name<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let a = user("dave");
+    let b = user("erin");
+    s.create(&t, User, a.clone(), &[]).await.unwrap();
+    s.create(&t, User, b.clone(), &[]).await.unwrap();
+
+    // WHEN dave becomes Dave.Smith THEN "dave" is free and "dave.smith" is taken.
+    let renamed = next(&a, "userName", json!("Dave.Smith"));
+    s.update(&t, User, renamed.clone(), 1, &MemberChange::default())
+        .await
+        .unwrap();
+    s.create(&t, User, user("DAVE"), &[]).await.unwrap();
+    let err = s
+        .create(&t, User, user("dave.smith"), &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Uniqueness { .. }), "{err:?}");
+
+    // Renaming onto a taken name (any case) is refused and changes nothing.
+    let clash = next(&b, "userName", json!("DAVE.SMITH"));
+    let err = s
+        .update(&t, User, clash, 1, &MemberChange::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Uniqueness { .. }), "{err:?}");
+    assert_eq!(s.get(&t, User, &b.id).await.unwrap(), Some(b));
+
+    // A case-only rename keeps the guard.
+    let recased = next(&renamed, "userName", json!("dave.SMITH"));
+    s.update(&t, User, recased, 2, &MemberChange::default())
+        .await
+        .unwrap();
+    let found = s
+        .query(&t, User, &query(Lookup::Unique("dave.smith".into())))
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), vec![a.id]);
+}
+
+pub async fn delete_frees_the_name_and_checks_the_version<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let u = user("frank");
+    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    let err = s.delete(&t, User, &u.id, Some(7)).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::VersionMismatch { current: 1 }),
+        "{err:?}"
+    );
+    assert_eq!(
+        s.delete(&t, User, &u.id, Some(1)).await.unwrap(),
+        Deleted::Deleted
+    );
+    assert_eq!(s.get(&t, User, &u.id).await.unwrap(), None);
+    assert_eq!(
+        s.delete(&t, User, &u.id, None).await.unwrap(),
+        Deleted::NotFound
+    );
+    s.create(&t, User, user("Frank"), &[]).await.unwrap();
+}
+
+pub async fn group_display_names_are_unique<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    s.create(&t, Group, group("Admins"), &[]).await.unwrap();
+    let err = s.create(&t, Group, group("ADMINS"), &[]).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Uniqueness {
+                attribute: "displayName"
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+pub async fn external_id_is_indexed_but_not_unique<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let a = user_with("g1", Some("EXT"), None);
+    let b = user_with("g2", Some("EXT"), None);
+    s.create(&t, User, a.clone(), &[]).await.unwrap();
+    s.create(&t, User, b.clone(), &[]).await.unwrap();
+    s.create(&t, User, user_with("g3", Some("ext"), None), &[])
+        .await
+        .unwrap();
+    let found = s
+        .query(&t, User, &query(Lookup::ExternalId("EXT".into())))
+        .await
+        .unwrap();
+    let mut want = vec![a.id, b.id];
+    want.sort();
+    assert_eq!(ids(&found), want, "externalId is caseExact");
+    assert_eq!(found.total, 2);
+    let none = s
+        .query(&t, Group, &query(Lookup::ExternalId("EXT".into())))
+        .await
+        .unwrap();
+    assert_eq!(none.total, 0, "users and groups are indexed apart");
+}
+
+pub async fn every_lookup_finds_its_resource<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let u = user_with("Heidi", Some("H-1"), Some("Heidi@Example.COM"));
+    let g = group("Heidi's group");
+    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    s.create(&t, Group, g.clone(), std::slice::from_ref(&u.id))
+        .await
+        .unwrap();
+    let cases = [
+        ("id", User, Lookup::Id(u.id.clone()), vec![u.id.clone()]),
+        (
+            "unique",
+            User,
+            Lookup::Unique("heidi".into()),
+            vec![u.id.clone()],
+        ),
+        ("unique miss", User, Lookup::Unique("nobody".into()), vec![]),
+        (
+            "externalId",
+            User,
+            Lookup::ExternalId("H-1".into()),
+            vec![u.id.clone()],
+        ),
+        (
+            "email",
+            User,
+            Lookup::WorkEmail("heidi@example.com".into()),
+            vec![u.id.clone()],
+        ),
+        (
+            "email miss",
+            User,
+            Lookup::WorkEmail("x@example.com".into()),
+            vec![],
+        ),
+        (
+            "hasMember",
+            Group,
+            Lookup::HasMember(u.id.clone()),
+            vec![g.id.clone()],
+        ),
+        (
+            "group unique",
+            Group,
+            Lookup::Unique("heidi's group".into()),
+            vec![g.id.clone()],
+        ),
+        ("all", User, Lookup::All, vec![u.id.clone()]),
+    ];
+    for (name, kind, lookup, want) in cases {
+        let got = s.query(&t, kind, &query(lookup)).await.unwrap();
+        assert_eq!(ids(&got), want, "{name}");
+        assert_eq!(got.total, want.len() as u64, "{name}");
+    }
+    let fetched = s
+        .query(&t, User, &query(Lookup::Id(u.id.clone())))
+        .await
+        .unwrap();
+    assert_eq!(fetched.records, vec![u], "lookups return the full record");
+}
+
+pub async fn filter_and_sort_apply_to_listings<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    for name in ["zed", "Amy", "bea", "Abe"] {
+        s.create(&t, User, user(name), &[]).await.unwrap();
+    }
+    let mut q = query(Lookup::All);
+    q.filter = Some(Filter::parse(r#"userName sw "a""#).unwrap());
+    q.sort = Some(Sort {
+        by: AttrPath::new("userName"),
+        descending: false,
+    });
+    let got = s.query(&t, User, &q).await.unwrap();
+    let names: Vec<_> = got
+        .records
+        .iter()
+        .map(|r| r.doc["userName"].clone())
+        .collect();
+    assert_eq!(names, vec![json!("Abe"), json!("Amy")]);
+    assert_eq!(got.total, 2);
+
+    q.filter = None;
+    q.sort = Some(Sort {
+        by: AttrPath::new("userName"),
+        descending: true,
+    });
+    let got = s.query(&t, User, &q).await.unwrap();
+    let names: Vec<_> = got
+        .records
+        .iter()
+        .map(|r| r.doc["userName"].clone())
+        .collect();
+    assert_eq!(
+        names,
+        vec![json!("zed"), json!("bea"), json!("Amy"), json!("Abe")]
+    );
+}
+
+pub async fn paging_has_correct_totals_and_stable_order<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let mut all = Vec::new();
+    for i in 0..7 {
+        let u = user(&format!("pager{i}"));
+        all.push(u.id.clone());
+        s.create(&t, User, u, &[]).await.unwrap();
+    }
+    all.sort();
+    let mut seen = Vec::new();
+    for start in [1, 4, 7] {
+        let p = s
+            .query(&t, User, &page(Lookup::All, start, 3))
+            .await
+            .unwrap();
+        assert_eq!(p.total, 7, "start {start}");
+        seen.extend(ids(&p));
+    }
+    assert_eq!(seen, all, "pages partition the list in id order");
+    let totals = s.query(&t, User, &page(Lookup::All, 1, 0)).await.unwrap();
+    assert_eq!((totals.total, totals.records.len()), (7, 0));
+    let beyond = s.query(&t, User, &page(Lookup::All, 50, 10)).await.unwrap();
+    assert_eq!((beyond.total, beyond.records.len()), (7, 0));
+    let mut filtered = page(Lookup::All, 2, 2);
+    filtered.filter = Some(Filter::parse(r#"userName sw "pager""#).unwrap());
+    let p = s.query(&t, User, &filtered).await.unwrap();
+    assert_eq!((p.total, ids(&p)), (7, all[1..3].to_vec()));
+}
+
+pub async fn members_add_remove_clear_and_are_idempotent<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let users: Vec<_> = (0..4).map(|i| user(&format!("member{i}"))).collect();
+    for u in &users {
+        s.create(&t, User, u.clone(), &[]).await.unwrap();
+    }
+    let [a, b, c, d] = [0, 1, 2, 3].map(|i| users[i].id.as_str());
+    let g = group("team");
+    s.create(&t, Group, g.clone(), &[a.to_string()])
+        .await
+        .unwrap();
+    assert_eq!(member_set(&*s, &t, &g.id).await, set(&[a]));
+
+    let mut cur = g.clone();
+    let mut step = |change: MemberChange| {
+        let expected = cur.version;
+        cur = next(&cur, "displayName", json!("team"));
+        (cur.clone(), expected, change)
+    };
+    for (record, expected, change) in [
+        step(add(&[b, c, a])),
+        step(add(&[b])),
+        step(MemberChange {
+            remove: vec![a.into(), d.into()],
+            ..MemberChange::default()
+        }),
+        step(MemberChange {
+            remove: vec![a.into()],
+            ..MemberChange::default()
+        }),
+    ] {
+        s.update(&t, Group, record, expected, &change)
+            .await
+            .unwrap();
+    }
+    assert_eq!(member_set(&*s, &t, &g.id).await, set(&[b, c]));
+    let capped = s.members(&t, &g.id, 1).await.unwrap();
+    assert_eq!((capped.ids.len(), capped.truncated), (1, true));
+    assert_eq!(
+        s.groups_of(&t, b, 10).await.unwrap().ids,
+        vec![g.id.clone()]
+    );
+
+    // clear + add replaces the whole list.
+    let (record, expected, _) = step(MemberChange::default());
+    let replace = MemberChange {
+        clear: true,
+        add: vec![c.into(), d.into()],
+        remove: vec![],
+    };
+    s.update(&t, Group, record, expected, &replace)
+        .await
+        .unwrap();
+    assert_eq!(member_set(&*s, &t, &g.id).await, set(&[c, d]));
+    assert!(s.groups_of(&t, b, 10).await.unwrap().ids.is_empty());
+    let stored = s.get(&t, Group, &g.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.version, cur.version,
+        "member changes bump the group's version"
+    );
+}
+
+pub async fn missing_members_are_refused<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let u = user("present");
+    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    let ghost = new_id();
+    let g = group("with ghost");
+    let err = s
+        .create(&t, Group, g.clone(), &[u.id.clone(), ghost.clone()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::MissingMember { id } if *id == ghost),
+        "{err:?}"
+    );
+    assert_eq!(
+        s.get(&t, Group, &g.id).await.unwrap(),
+        None,
+        "nothing was written"
+    );
+
+    s.create(&t, Group, g.clone(), &[]).await.unwrap();
+    let err = s
+        .update(
+            &t,
+            Group,
+            next(&g, "displayName", json!("with ghost")),
+            1,
+            &add(&[&u.id, &ghost]),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::MissingMember { id } if *id == ghost),
+        "{err:?}"
+    );
+    assert!(member_set(&*s, &t, &g.id).await.is_empty());
+    assert_eq!(s.get(&t, Group, &g.id).await.unwrap().unwrap().version, 1);
+}
+
+pub async fn deleting_a_user_removes_its_memberships<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let (u, other) = (user("leaver"), user("stayer"));
+    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    s.create(&t, User, other.clone(), &[]).await.unwrap();
+    let groups: Vec<_> = (0..3).map(|i| group(&format!("g{i}"))).collect();
+    for g in &groups {
+        s.create(&t, Group, g.clone(), &[u.id.clone(), other.id.clone()])
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.delete(&t, User, &u.id, None).await.unwrap(),
+        Deleted::Deleted
+    );
+    for g in &groups {
+        assert_eq!(member_set(&*s, &t, &g.id).await, set(&[&other.id]));
+    }
+    assert!(s.groups_of(&t, &u.id, 10).await.unwrap().ids.is_empty());
+    let has = s
+        .query(&t, Group, &query(Lookup::HasMember(u.id.clone())))
+        .await
+        .unwrap();
+    assert_eq!(has.total, 0);
+}
+
+pub async fn deleting_a_group_removes_its_members<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let u = user("member of deleted");
+    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    let g = group("doomed");
+    s.create(&t, Group, g.clone(), std::slice::from_ref(&u.id))
+        .await
+        .unwrap();
+    s.delete(&t, Group, &g.id, None).await.unwrap();
+    assert!(s.groups_of(&t, &u.id, 10).await.unwrap().ids.is_empty());
+    assert!(s.members(&t, &g.id, 10).await.unwrap().ids.is_empty());
+    s.create(&t, Group, group("DOOMED"), &[]).await.unwrap();
+}
+
+pub async fn concurrent_creates_of_one_name_let_exactly_one_win<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (s, t) = (s.clone(), t.clone());
+            tokio::spawn(async move { s.create(&t, User, user("Racer"), &[]).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => won += 1,
+            Err(StoreError::Uniqueness { .. }) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let all = s.query(&t, User, &query(Lookup::All)).await.unwrap();
+    assert_eq!(all.total, 1);
+}
+
+pub async fn concurrent_member_adds_all_survive<S: Store>(s: Arc<S>) {
+    let t = tenant();
+    let g = group("crowd");
+    s.create(&t, Group, g.clone(), &[]).await.unwrap();
+    let mut users = Vec::new();
+    for i in 0..10 {
+        let u = user(&format!("crowd{i}"));
+        s.create(&t, User, u.clone(), &[]).await.unwrap();
+        users.push(u.id);
+    }
+    // Each task behaves like the service: read, write with the read version, retry on conflict.
+    let tasks: Vec<_> = users
+        .iter()
+        .cloned()
+        .map(|uid| {
+            let (s, t, gid) = (s.clone(), t.clone(), g.id.clone());
+            tokio::spawn(async move {
+                for _ in 0..50 {
+                    let cur = s.get(&t, Group, &gid).await.unwrap().unwrap();
+                    let change = add(&[&uid]);
+                    match s
+                        .update(
+                            &t,
+                            Group,
+                            next(&cur, "displayName", json!("crowd")),
+                            cur.version,
+                            &change,
+                        )
+                        .await
+                    {
+                        Ok(()) => return,
+                        Err(StoreError::VersionMismatch { .. }) => continue,
+                        Err(e) => panic!("unexpected {e:?}"),
+                    }
+                }
+                panic!("no progress");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let want: BTreeSet<String> = users.into_iter().collect();
+    assert_eq!(member_set(&*s, &t, &g.id).await, want);
+    assert_eq!(s.get(&t, Group, &g.id).await.unwrap().unwrap().version, 11);
+}
+
+pub async fn tenants_are_isolated<S: Store>(s: Arc<S>) {
+    let (a, b) = (
+        TenantId::parse("alpha").unwrap(),
+        TenantId::parse("beta").unwrap(),
+    );
+    let u = user_with("shared", Some("X"), Some("s@example.com"));
+    let g = group("shared");
+    s.create(&a, User, u.clone(), &[]).await.unwrap();
+    s.create(&a, Group, g.clone(), std::slice::from_ref(&u.id))
+        .await
+        .unwrap();
+    assert_eq!(s.get(&b, User, &u.id).await.unwrap(), None);
+    for lookup in [
+        Lookup::All,
+        Lookup::Id(u.id.clone()),
+        Lookup::Unique("shared".into()),
+        Lookup::ExternalId("X".into()),
+        Lookup::WorkEmail("s@example.com".into()),
+    ] {
+        let p = s.query(&b, User, &query(lookup.clone())).await.unwrap();
+        assert_eq!(p.total, 0, "{lookup:?}");
+    }
+    let p = s
+        .query(&b, Group, &query(Lookup::HasMember(u.id.clone())))
+        .await
+        .unwrap();
+    assert_eq!(p.total, 0);
+    assert!(s.members(&b, &g.id, 10).await.unwrap().ids.is_empty());
+    assert!(s.groups_of(&b, &u.id, 10).await.unwrap().ids.is_empty());
+    // The same name is free in the other tenant, and deleting there touches nothing here.
+    s.create(&b, User, user("SHARED"), &[]).await.unwrap();
+    assert_eq!(
+        s.delete(&b, User, &u.id, None).await.unwrap(),
+        Deleted::NotFound
+    );
+    assert!(s.get(&a, User, &u.id).await.unwrap().is_some());
+    let err = s
+        .update(
+            &b,
+            User,
+            next(&u, "title", json!("x")),
+            1,
+            &MemberChange::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}

@@ -1,0 +1,276 @@
+//! The exact DynamoDB calls each store operation costs (the table in docs/dynamodb.md). These
+//! pin the data model's promises: indexed lookups in O(1) calls, an update without a rename is
+//! one `PutItem`, and member changes never read the member list.
+
+use std::future::Future;
+
+use scim_lambda::scim::schema::ResourceKind::{Group, User};
+use scim_lambda::store::dynamo::DynamoStore;
+use scim_lambda::store::dynamo::items::member_item;
+use scim_lambda::store::{Call, CallCounts, Lookup, MemberChange, PageRequest, Query, Store};
+use serde_json::json;
+
+use crate::helpers::{dynamo_client, group, new_id, next, tenant, user, user_with};
+
+/// The calls `op` makes.
+async fn cost<T>(s: &DynamoStore, op: impl Future<Output = T>) -> (T, CallCounts) {
+    let before = s.calls().snapshot();
+    let out = op.await;
+    (out, s.calls().snapshot().since(&before))
+}
+
+fn query(lookup: Lookup, count: usize) -> Query {
+    Query {
+        lookup,
+        filter: None,
+        sort: None,
+        page: PageRequest::Index {
+            start_index: std::num::NonZeroU64::MIN,
+            count,
+        },
+    }
+}
+
+fn add(ids: &[String]) -> MemberChange {
+    MemberChange {
+        add: ids.to_vec(),
+        ..MemberChange::default()
+    }
+}
+
+async fn users(s: &DynamoStore, n: usize, prefix: &str) -> Vec<String> {
+    let t = tenant();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let u = user(&format!("{prefix}{i}"));
+        s.create(&t, User, u.clone(), &[]).await.unwrap();
+        ids.push(u.id);
+    }
+    ids
+}
+
+#[tokio::test]
+async fn each_operation_costs_the_documented_calls() {
+    let Some((s, _)) = dynamo_client().await else {
+        return;
+    };
+    let t = tenant();
+    let mut table = Vec::new();
+    let mut row = |name: &str, got: CallCounts, want: &str| {
+        table.push(format!("| {name} | {got} |"));
+        assert_eq!(got.to_string(), want, "{name}");
+    };
+
+    let u = user_with("cost", Some("C-1"), Some("cost@example.com"));
+    let (r, c) = cost(&s, s.create(&t, User, u.clone(), &[])).await;
+    r.unwrap();
+    row("create user", c, "TransactWriteItems=1");
+
+    let (_, c) = cost(&s, s.get(&t, User, &u.id)).await;
+    row("get", c, "GetItem=1");
+
+    let (p, c) = cost(
+        &s,
+        s.query(&t, User, &query(Lookup::Unique("cost".into()), 10)),
+    )
+    .await;
+    assert_eq!(p.unwrap().total, 1);
+    row("userName eq (hit)", c, "GetItem=2");
+
+    let (p, c) = cost(
+        &s,
+        s.query(&t, User, &query(Lookup::Unique("none".into()), 10)),
+    )
+    .await;
+    assert_eq!(p.unwrap().total, 0);
+    row("userName eq (miss)", c, "GetItem=1");
+
+    let (p, c) = cost(
+        &s,
+        s.query(&t, User, &query(Lookup::ExternalId("C-1".into()), 10)),
+    )
+    .await;
+    assert_eq!(p.unwrap().total, 1);
+    row("externalId eq", c, "Query=1");
+
+    let (p, c) = cost(
+        &s,
+        s.query(
+            &t,
+            User,
+            &query(Lookup::WorkEmail("cost@example.com".into()), 10),
+        ),
+    )
+    .await;
+    assert_eq!(p.unwrap().total, 1);
+    row("work email eq", c, "Query=1");
+
+    let v2 = next(&u, "title", json!("x"));
+    let (r, c) = cost(
+        &s,
+        s.update(&t, User, v2.clone(), 1, &MemberChange::default()),
+    )
+    .await;
+    r.unwrap();
+    row("update, same userName", c, "PutItem=1");
+
+    let v3 = next(&v2, "userName", json!("cost-renamed"));
+    let (r, c) = cost(
+        &s,
+        s.update(&t, User, v3.clone(), 2, &MemberChange::default()),
+    )
+    .await;
+    r.unwrap();
+    row(
+        "update with rename",
+        c,
+        "GetItem=1 PutItem=1 TransactWriteItems=1",
+    );
+
+    let members = users(&s, 100, "m").await;
+    let g = group("cost group");
+    s.create(&t, Group, g.clone(), &[]).await.unwrap();
+    let g2 = next(&g, "displayName", json!("cost group"));
+    let (r, c) = cost(&s, s.update(&t, Group, g2.clone(), 1, &add(&members[..10]))).await;
+    r.unwrap();
+    row("add 10 members", c, "TransactWriteItems=1");
+
+    let g3 = next(&g2, "displayName", json!("cost group"));
+    let (r, c) = cost(&s, s.update(&t, Group, g3.clone(), 2, &add(&members))).await;
+    r.unwrap();
+    row("add 100 members", c, "TransactWriteItems=3");
+
+    let g4 = next(&g3, "displayName", json!("cost group"));
+    let remove = MemberChange {
+        remove: vec![members[0].clone()],
+        ..MemberChange::default()
+    };
+    let (r, c) = cost(&s, s.update(&t, Group, g4, 3, &remove)).await;
+    r.unwrap();
+    row("remove a member", c, "TransactWriteItems=1");
+
+    let (m, c) = cost(&s, s.members(&t, &g.id, 50)).await;
+    assert!(m.unwrap().truncated);
+    row("first 50 members", c, "Query=1");
+
+    let leaver = user("leaver");
+    s.create(&t, User, leaver.clone(), &[]).await.unwrap();
+    for i in 0..3 {
+        s.create(
+            &t,
+            Group,
+            group(&format!("lg{i}")),
+            std::slice::from_ref(&leaver.id),
+        )
+        .await
+        .unwrap();
+    }
+    let (r, c) = cost(&s, s.delete(&t, User, &leaver.id, None)).await;
+    r.unwrap();
+    row(
+        "delete a user in 3 groups",
+        c,
+        "GetItem=1 Query=1 TransactWriteItems=1 BatchWriteItem=1",
+    );
+
+    let (p, c) = cost(&s, s.query(&t, User, &query(Lookup::All, 10))).await;
+    assert_eq!(p.unwrap().records.len(), 10);
+    row("list page (count=10)", c, "Query=2");
+
+    let (p, c) = cost(
+        &s,
+        s.query(&t, Group, &query(Lookup::HasMember(members[5].clone()), 10)),
+    )
+    .await;
+    assert_eq!(p.unwrap().total, 1);
+    row("groups with member", c, "BatchGetItem=1 Query=1");
+
+    eprintln!("| operation | calls |\n|---|---|\n{}", table.join("\n"));
+}
+
+#[tokio::test]
+async fn adding_members_costs_the_same_whatever_the_group_size() {
+    let Some((s, client)) = dynamo_client().await else {
+        return;
+    };
+    let t = tenant();
+    let adds = users(&s, 50, "new").await;
+
+    let small = group("small");
+    s.create(&t, Group, small.clone(), &users(&s, 10, "old").await)
+        .await
+        .unwrap();
+
+    // GIVEN a group of 10,000 members, written directly in batches (the members need not be
+    // real users for this: adding never reads the existing list).
+    let big = group("big");
+    s.create(&t, Group, big.clone(), &[]).await.unwrap();
+    let started = std::time::Instant::now();
+    let items: Vec<_> = (0..10_000)
+        .map(|_| member_item(&t, &big.id, &new_id()))
+        .collect();
+    for batch in items.chunks(25) {
+        let requests = batch
+            .iter()
+            .map(|item| {
+                let put = aws_sdk_dynamodb::types::PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .unwrap();
+                aws_sdk_dynamodb::types::WriteRequest::builder()
+                    .put_request(put)
+                    .build()
+            })
+            .collect();
+        let out = client
+            .batch_write_item()
+            .request_items(s.table(), requests)
+            .send()
+            .await
+            .unwrap();
+        assert!(out.unprocessed_items.unwrap_or_default().is_empty());
+    }
+    eprintln!("seeded 10,000 member items in {:?}", started.elapsed());
+    assert!(s.members(&t, &big.id, 0).await.unwrap().truncated);
+
+    // WHEN 50 members are added to each THEN both cost exactly the same calls.
+    let (r, small_cost) = cost(
+        &s,
+        s.update(
+            &t,
+            Group,
+            next(&small, "displayName", json!("small")),
+            1,
+            &add(&adds),
+        ),
+    )
+    .await;
+    r.unwrap();
+    let started = std::time::Instant::now();
+    let (r, big_cost) = cost(
+        &s,
+        s.update(
+            &t,
+            Group,
+            next(&big, "displayName", json!("big")),
+            1,
+            &add(&adds),
+        ),
+    )
+    .await;
+    r.unwrap();
+    eprintln!(
+        "adding to the big group took {:?} on the emulator",
+        started.elapsed()
+    );
+    eprintln!("add 50 members: small group {small_cost}, 10,000-member group {big_cost}");
+    assert_eq!(small_cost, big_cost);
+    assert_eq!(big_cost.get(Call::TransactWriteItems), 2);
+    assert_eq!(big_cost.total(), 2);
+    // The 50 new members are there (spot-checked through the reverse index: the emulator
+    // scans the whole table for every index query).
+    for uid in [&adds[0], &adds[25], &adds[49]] {
+        let groups = s.groups_of(&t, uid, 10).await.unwrap().ids;
+        assert!(groups.contains(&big.id) && groups.contains(&small.id));
+    }
+}

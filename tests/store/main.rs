@@ -1,0 +1,62 @@
+//! The store suite: one behaviour suite, written once over `S: Store`, run against every store;
+//! plus the DynamoDB cost tests. DynamoDB runs on the emulator: `scripts/with-emulator.sh cargo
+//! test --test store` (without `SCIM_TEST_DYNAMODB` the DynamoDB tests report that they skipped).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+mod behaviour;
+mod cost;
+mod errors;
+mod helpers;
+
+/// Generates one `#[tokio::test]` per behaviour test for a store made by `$make`
+/// (an `async fn() -> Option<S>`; `None` skips).
+macro_rules! behaviour_suite {
+    ($module:ident, $make:path, [$($test:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(store) = $make().await else { return };
+                    crate::behaviour::$test(std::sync::Arc::new(store)).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! all_behaviour {
+    ($module:ident, $make:path) => {
+        behaviour_suite!(
+            $module,
+            $make,
+            [
+                create_then_get_returns_the_record,
+                update_requires_the_expected_version,
+                user_names_are_unique_case_insensitively,
+                rename_moves_the_unique_name,
+                delete_frees_the_name_and_checks_the_version,
+                group_display_names_are_unique,
+                external_id_is_indexed_but_not_unique,
+                every_lookup_finds_its_resource,
+                filter_and_sort_apply_to_listings,
+                paging_has_correct_totals_and_stable_order,
+                members_add_remove_clear_and_are_idempotent,
+                missing_members_are_refused,
+                deleting_a_user_removes_its_memberships,
+                deleting_a_group_removes_its_members,
+                concurrent_creates_of_one_name_let_exactly_one_win,
+                concurrent_member_adds_all_survive,
+                tenants_are_isolated,
+            ]
+        );
+    };
+}
+
+all_behaviour!(memory, crate::helpers::memory_store);
+all_behaviour!(dynamo, crate::helpers::dynamo_store);

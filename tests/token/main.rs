@@ -1,0 +1,217 @@
+//! The Secrets Manager token source against the emulator's Secrets Manager
+//! (`scripts/with-emulator.sh cargo test --test token`), with an injected clock so TTLs and
+//! refresh intervals pass without sleeping.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "tests fail by panicking"
+)]
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_secretsmanager::Client;
+use scim_lambda::auth::secrets_manager::{Clock, MISMATCH_INTERVAL};
+use scim_lambda::auth::{AuthError, SecretsManagerToken, TokenSource};
+
+/// A clock that only moves when told to.
+struct ManualClock {
+    start: Instant,
+    offset: Mutex<Duration>,
+}
+
+impl ManualClock {
+    fn new() -> Arc<Self> {
+        Arc::new(ManualClock {
+            start: Instant::now(),
+            offset: Mutex::new(Duration::ZERO),
+        })
+    }
+    fn advance(&self, by: Duration) {
+        *self.offset.lock().unwrap() += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        self.start + *self.offset.lock().unwrap()
+    }
+}
+
+async fn emulator() -> Option<Client> {
+    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none()
+        && std::env::var_os("AWS_ENDPOINT_URL").is_none()
+    {
+        // Written straight to stderr: the harness captures `eprintln!` of passing tests.
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: the Secrets Manager tests need the emulator (scripts/with-emulator.sh)"
+            );
+        });
+        return None;
+    }
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    Some(Client::new(&config))
+}
+
+/// Creates a secret holding `value` and returns its name.
+async fn secret(client: &Client, value: Option<&str>) -> String {
+    let name = format!("scim-token-{}", uuid::Uuid::new_v4());
+    client
+        .create_secret()
+        .name(&name)
+        .set_secret_string(value.map(str::to_string))
+        .send()
+        .await
+        .unwrap();
+    name
+}
+
+async fn rotate(client: &Client, name: &str, value: &str) {
+    client
+        .put_secret_value()
+        .secret_id(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn source(client: &Client, name: &str, clock: &Arc<ManualClock>) -> SecretsManagerToken {
+    SecretsManagerToken::new(client.clone(), name).with_clock(clock.clone())
+}
+
+fn is_invalid(r: Result<(), AuthError>) -> bool {
+    matches!(r, Err(AuthError::Invalid))
+}
+
+#[tokio::test]
+async fn rotation_accepts_current_and_previous_only() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let name = secret(&client, Some("token-one")).await;
+    let tokens = source(&client, &name, &clock);
+    tokens.verify("token-one").await.unwrap();
+    assert!(is_invalid(tokens.verify("token-two").await));
+
+    // WHEN the secret rotates THEN, once the mismatch interval has passed, the new token works
+    // at once (no TTL wait), the old one still works, and a third is refused.
+    rotate(&client, &name, "token-two").await;
+    clock.advance(MISMATCH_INTERVAL);
+    tokens.verify("token-two").await.unwrap();
+    tokens.verify("token-one").await.unwrap();
+    assert!(is_invalid(tokens.verify("token-three").await));
+    assert!(is_invalid(tokens.verify("").await));
+}
+
+#[tokio::test]
+async fn unknown_tokens_refresh_at_most_once_per_interval() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let name = secret(&client, Some("a")).await;
+    let tokens = source(&client, &name, &clock);
+    tokens.verify("a").await.unwrap();
+    rotate(&client, &name, "b").await;
+    // Within the interval the cache answers: "b" is not known yet.
+    clock.advance(Duration::from_secs(1));
+    assert!(is_invalid(tokens.verify("b").await));
+    clock.advance(MISMATCH_INTERVAL);
+    tokens.verify("b").await.unwrap();
+}
+
+#[tokio::test]
+async fn the_ttl_drops_tokens_rotated_out() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let name = secret(&client, Some("first")).await;
+    let tokens = source(&client, &name, &clock).with_ttl(Duration::from_secs(60));
+    tokens.verify("first").await.unwrap();
+    rotate(&client, &name, "second").await;
+    rotate(&client, &name, "third").await;
+    // "first" is neither current nor previous any more, but the cache is fresh.
+    tokens.verify("first").await.unwrap();
+    clock.advance(Duration::from_secs(61));
+    assert!(is_invalid(tokens.verify("first").await));
+    tokens.verify("second").await.unwrap();
+    tokens.verify("third").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_missing_or_valueless_secret_rejects_everything() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let missing = source(&client, "scim-token-does-not-exist", &clock);
+    assert!(is_invalid(missing.verify("anything").await));
+    assert!(is_invalid(missing.verify("").await));
+
+    let name = secret(&client, None).await;
+    let valueless = source(&client, &name, &clock);
+    assert!(is_invalid(valueless.verify("anything").await));
+    assert!(is_invalid(valueless.verify("").await));
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_share_one_refresh() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let name = secret(&client, Some("shared")).await;
+    let tokens = Arc::new(source(&client, &name, &clock));
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let tokens = tokens.clone();
+            tokio::spawn(async move {
+                let token = if i % 2 == 0 { "shared" } else { "wrong" };
+                (i, tokens.verify(token).await)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (i, result) = task.await.unwrap();
+        assert_eq!(result.is_ok(), i % 2 == 0, "request {i}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_secrets_manager_is_unavailable_not_invalid() {
+    // Nothing listens on port 1: every request fails to connect.
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+        .endpoint_url("http://127.0.0.1:1")
+        .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .build();
+    let tokens = SecretsManagerToken::new(Client::from_conf(config), "any");
+    let err = tokens.verify("whatever").await.unwrap_err();
+    assert!(matches!(err, AuthError::Unavailable(_)), "{err:?}");
+    assert!(!format!("{err:?}").contains("whatever"));
+}
+
+#[tokio::test]
+async fn debug_output_never_contains_a_token() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let name = secret(&client, Some("very-secret-token")).await;
+    let tokens = source(&client, &name, &clock);
+    tokens.verify("very-secret-token").await.unwrap();
+    assert!(!format!("{tokens:?}").contains("very-secret-token"));
+}
