@@ -45,6 +45,16 @@ pub struct ServeArgs {
     /// The store.
     #[arg(long, env = "SCIM_STORE", value_enum, default_value = "memory")]
     pub store: StoreKind,
+    /// DynamoDB table name (with `--store dynamodb`).
+    #[arg(long, env = "SCIM_TABLE", default_value = "scim")]
+    pub table: String,
+    /// Create the table and its indexes when missing (local development and tests).
+    #[arg(long, env = "SCIM_CREATE_TABLE")]
+    pub create_table: bool,
+    /// Secrets Manager secret (ARN or name) holding the bearer token; without it the token
+    /// comes from `SCIM_TOKEN` (or is generated and printed).
+    #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
+    pub token_secret_id: Option<String>,
     /// Tenant id every key is prefixed with.
     #[arg(long, env = "SCIM_TENANT", default_value = "default")]
     pub tenant: String,
@@ -57,6 +67,9 @@ impl Default for ServeArgs {
             base_path: "/scim/v2".into(),
             public_url: None,
             store: StoreKind::Memory,
+            table: "scim".into(),
+            create_table: false,
+            token_secret_id: None,
             tenant: "default".into(),
         }
     }

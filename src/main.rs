@@ -2,12 +2,14 @@
 //! once, and serves the router locally or as a Lambda function.
 
 use anyhow::Context;
+use aws_config::BehaviorVersion;
 use clap::Parser;
-use scim_lambda::auth::{StaticToken, generate_token};
+use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
 use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind};
 use scim_lambda::service::Service;
-use scim_lambda::store::TenantId;
+use scim_lambda::store::dynamo::DynamoStore;
 use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::store::{Store, TenantId};
 use scim_lambda::{AppState, Tokens, app};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -40,19 +42,56 @@ impl FromEnv for ServeArgs {
 
 async fn serve(args: ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
     let tenant = TenantId::parse(&args.tenant).map_err(anyhow::Error::msg)?;
-    let tokens = local_token()?;
-    match args.store {
-        StoreKind::Memory => {
-            let state = AppState::new(
-                Service::new(MemoryStore::new(), tenant),
-                tokens,
-                &args.base_path,
-            )
-            .with_public_url(args.public_url.as_deref());
-            run(app(state), &args, in_lambda).await
+    // In Lambda the data must outlive the instance: the store is always DynamoDB.
+    let store = if in_lambda {
+        StoreKind::Dynamodb
+    } else {
+        args.store
+    };
+    let needs_aws = store == StoreKind::Dynamodb || args.token_secret_id.is_some();
+    // Built once, before serving, so warm invocations reuse the clients and their connections.
+    let aws = if needs_aws {
+        Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
+    } else {
+        None
+    };
+    let tokens = match (&args.token_secret_id, &aws) {
+        (Some(id), Some(config)) => Tokens::SecretsManager(SecretsManagerToken::new(
+            aws_sdk_secretsmanager::Client::new(config),
+            id,
+        )),
+        // Fail closed: a deployed function without a secret would have no credential at all.
+        _ if in_lambda => {
+            anyhow::bail!("SCIM_TOKEN_SECRET_ID must name the token secret in Lambda")
         }
-        StoreKind::Dynamodb => anyhow::bail!("the DynamoDB store is not wired yet"),
+        _ => local_token()?,
+    };
+    match (store, &aws) {
+        (StoreKind::Dynamodb, Some(config)) => {
+            let dynamo =
+                DynamoStore::new(aws_sdk_dynamodb::Client::new(config), args.table.clone());
+            if args.create_table {
+                dynamo
+                    .create_table_if_missing()
+                    .await
+                    .context("creating the DynamoDB table")?;
+            }
+            run(app(state(dynamo, tenant, tokens, &args)), &args, in_lambda).await
+        }
+        _ => {
+            run(
+                app(state(MemoryStore::new(), tenant, tokens, &args)),
+                &args,
+                in_lambda,
+            )
+            .await
+        }
     }
+}
+
+fn state<S: Store>(store: S, tenant: TenantId, tokens: Tokens, args: &ServeArgs) -> AppState<S> {
+    AppState::new(Service::new(store, tenant), tokens, &args.base_path)
+        .with_public_url(args.public_url.as_deref())
 }
 
 /// `SCIM_TOKEN` from the environment, or a random token printed once.

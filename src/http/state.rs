@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::auth::{AuthError, StaticToken, TokenSource};
+use crate::auth::{AuthError, SecretsManagerToken, StaticToken, TokenSource};
 use crate::service::Service;
 use crate::store::Store;
 
@@ -10,16 +10,27 @@ use crate::store::Store;
 ///
 /// An enum rather than a second type parameter: the store is the one generic seam, and the
 /// token source is chosen once at start-up.
-#[derive(Debug)]
 pub enum Tokens {
     /// A fixed token (local runs, tests).
     Static(StaticToken),
+    /// The `AWSCURRENT` and `AWSPREVIOUS` versions of a Secrets Manager secret (production).
+    SecretsManager(SecretsManagerToken),
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Tokens::Static(_) => f.write_str("Tokens::Static"),
+            Tokens::SecretsManager(_) => f.write_str("Tokens::SecretsManager"),
+        }
+    }
 }
 
 impl TokenSource for Tokens {
     async fn verify(&self, presented: &str) -> Result<(), AuthError> {
         match self {
             Tokens::Static(t) => t.verify(presented).await,
+            Tokens::SecretsManager(t) => t.verify(presented).await,
         }
     }
 }

@@ -23,8 +23,9 @@ use crate::store::{Store, TenantId};
 /// `tooMany` and should use `excludedAttributes=members` (design: member lists are capped).
 pub const MAX_MEMBERS_IN_RESPONSE: usize = 10_000;
 
-/// Most attempts of a read-modify-write (PATCH without `If-Match`) that loses a race.
-pub const MAX_WRITE_ATTEMPTS: usize = 8;
+/// Most attempts of a read-modify-write (PATCH without `If-Match`) that loses a race; with
+/// the jittered backoff between them, the last starts at most about 1.2 s after the first.
+pub const MAX_WRITE_ATTEMPTS: usize = 10;
 
 /// The use cases, over one store.
 #[derive(Debug)]

@@ -244,7 +244,10 @@ impl<S: Store> Service<S> {
         projection: &Projection,
         change: impl Fn(&Record) -> Result<(Value, MemberChange)>,
     ) -> Result<Resource> {
-        for _ in 0..MAX_WRITE_ATTEMPTS {
+        for attempt in 0..MAX_WRITE_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
             let current = self.read(kind, id).await?;
             if let Some(m) = if_match {
                 if !m.matches(current.version) {
@@ -358,6 +361,14 @@ impl<S: Store> Service<S> {
             groups,
         })
     }
+}
+
+/// Waits a random time, growing with each attempt, before re-reading after a lost race:
+/// without jitter, writers that collided once collide again on every retry.
+async fn backoff(attempt: usize) {
+    let ceiling_ms = (5u64 << attempt.min(6)).min(250);
+    let jitter = getrandom::u64().unwrap_or(0) % ceiling_ms.max(1);
+    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
 }
 
 /// Ids are UUIDs this server issued; anything else cannot exist, and is answered without a

@@ -85,13 +85,17 @@ pub async fn concurrent_member_adds_and_removes_end_in_the_expected_set(app: &Te
             } else {
                 json!({"op": "Add", "path": "members", "value": [{"value": u}]})
             };
-            app.patch(&format!("/Groups/{g}"), &json!({"Operations": [op]}))
-                .await
-                .status
-                .as_u16()
+            let r = app
+                .patch(&format!("/Groups/{g}"), &json!({"Operations": [op]}))
+                .await;
+            if r.status != 204 {
+                eprintln!("member change {i}: {} {}", r.status, r.body);
+            }
+            r.status.as_u16()
         });
     }
-    assert!(tasks.join_all().await.iter().all(|s| *s == 204));
+    let statuses = tasks.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 204), "{statuses:?}");
     let mut expected: Vec<String> = users[4..].to_vec();
     expected.sort();
     assert_eq!(app.member_ids(&g).await, expected);

@@ -92,6 +92,32 @@ impl TestApp {
         Self::over(MemoryStore::new(), TenantId::default())
     }
 
+    /// Over a DynamoDB store on a fresh table of the emulator, or `None` when no emulator is
+    /// configured (`scripts/with-emulator.sh` sets `SCIM_TEST_DYNAMODB`).
+    pub async fn dynamo() -> Option<Self> {
+        if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
+            static ONCE: std::sync::Once = std::sync::Once::new();
+            ONCE.call_once(|| {
+                use std::io::Write;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped: the DynamoDB router tests need scripts/with-emulator.sh"
+                );
+            });
+            return None;
+        }
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let table = format!("scim-api-{}", uuid::Uuid::new_v4());
+        let store = scim_lambda::store::dynamo::DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&config),
+            table,
+        );
+        store.create_table_if_missing().await.expect("create table");
+        Some(Self::over(store, TenantId::default()))
+    }
+
     /// Over any store.
     pub fn over<S: Store>(store: S, tenant: TenantId) -> Self {
         let service = Arc::new(Service::new(store, tenant));
@@ -220,6 +246,16 @@ macro_rules! on_every_store {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name(&$crate::helpers::TestApp::memory()).await;
+                }
+            )*
+        }
+        mod dynamo {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::helpers::TestApp::dynamo().await {
+                        super::$name(&app).await;
+                    }
                 }
             )*
         }
