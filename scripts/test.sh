@@ -25,5 +25,8 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "unit, store and router tests (memory store and DynamoDB emulator)"
 bash scripts/with-emulator.sh cargo test --all-targets --quiet
 
+step "deployment template: cfn-lint and sam validate (offline)"
+bash scripts/lint-template.sh
+
 step "public SCIM conformance checkers against the binary"
 bash scripts/conformance.sh
