@@ -19,6 +19,28 @@ pub enum Command {
     /// Serve the SCIM API (locally on `--listen`, or as a Lambda function when
     /// `AWS_LAMBDA_RUNTIME_API` is set).
     Serve(ServeArgs),
+    /// Manage the bearer token that Entra or Okta presents.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `scim-lambda token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Generate a new token, store it as the secret's current version and print it once. The
+    /// previous token stays valid until the next rotation.
+    Rotate {
+        /// The secret (ARN or name), as in the stack output TokenSecretArn.
+        #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
+        secret_id: String,
+    },
+    /// Ask an endpoint exactly what Entra's Test Connection asks, with the token in
+    /// `SCIM_TOKEN`, and explain the answer.
+    Check {
+        /// The Tenant URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/scim/v2.
+        #[arg(long, env = "SCIM_URL")]
+        url: String,
+    },
 }
 
 /// Where data lives.

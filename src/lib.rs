@@ -17,6 +17,7 @@
 //! Dependencies point one way: `http` → `service` → (`scim`, `store`); `auth` stands alone.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod admin;
 pub mod auth;
 pub mod config;
 pub mod http;

@@ -4,8 +4,9 @@
 use anyhow::Context;
 use aws_config::BehaviorVersion;
 use clap::Parser;
+use scim_lambda::admin::{CheckOutcome, check_endpoint, rotate_token};
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
-use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind};
+use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind, TokenCommand};
 use scim_lambda::service::Service;
 use scim_lambda::store::dynamo::DynamoStore;
 use scim_lambda::store::memory::MemoryStore;
@@ -20,6 +21,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(in_lambda);
     match cli.command {
         Some(Command::Serve(args)) => serve(args, in_lambda).await,
+        Some(Command::Token(command)) => token(command).await,
         None => serve(ServeArgs::parse_from_env(), in_lambda).await,
     }
 }
@@ -92,6 +94,35 @@ async fn serve(args: ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
 fn state<S: Store>(store: S, tenant: TenantId, tokens: Tokens, args: &ServeArgs) -> AppState<S> {
     AppState::new(Service::new(store, tenant), tokens, &args.base_path)
         .with_public_url(args.public_url.as_deref())
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Rotate { secret_id } => {
+            let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            let client = aws_sdk_secretsmanager::Client::new(&config);
+            let token = rotate_token(&client, &secret_id).await?;
+            // Shown once, for the admin to paste into Entra as the Secret Token.
+            println!("{}", token.expose_secret());
+            eprintln!(
+                "New token stored as AWSCURRENT; the previous one stays valid until the next rotation."
+            );
+            Ok(())
+        }
+        TokenCommand::Check { url } => {
+            let token =
+                std::env::var("SCIM_TOKEN").context("set SCIM_TOKEN to the token to check")?;
+            match check_endpoint(&url, &SecretString::from(token)).await {
+                CheckOutcome::Ok => {
+                    println!(
+                        "OK: {url} answered Entra's Test Connection probe with an empty ListResponse."
+                    );
+                    Ok(())
+                }
+                CheckOutcome::Problem(why) => anyhow::bail!(why),
+            }
+        }
+    }
 }
 
 /// `SCIM_TOKEN` from the environment, or a random token printed once.
