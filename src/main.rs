@@ -94,6 +94,7 @@ async fn serve(args: ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
 fn state<S: Store>(store: S, tenant: TenantId, tokens: Tokens, args: &ServeArgs) -> AppState<S> {
     AppState::new(Service::new(store, tenant), tokens, &args.base_path)
         .with_public_url(args.public_url.as_deref())
+        .with_metrics(std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some())
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {

@@ -1,17 +1,27 @@
-//! One log line per request: method, route, status, latency and request id.
+//! One log line per request (method, route, status, latency, store calls, request id) and, in
+//! Lambda, one Embedded Metric Format line.
 //!
 //! Only the route template is logged (`/scim/v2/Users/{id}`), never the query string (filters
-//! carry user names and emails) or bodies.
+//! carry user names and emails), headers or bodies.
 
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use super::metrics::{RequestMetrics, emf};
+use super::state::AppState;
+use crate::store::Store;
+
 /// Logs the request when its response is ready.
-pub async fn log_request(request: Request, next: Next) -> Response {
+pub async fn log_request<S: Store>(
+    State(state): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
+    let calls_before = state.service.store().calls().snapshot();
     let method = request.method().clone();
     let route = request
         .extensions()
@@ -23,13 +33,38 @@ pub async fn log_request(request: Request, next: Next) -> Response {
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
     let response = next.run(request).await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let store_calls = state
+        .service
+        .store()
+        .calls()
+        .snapshot()
+        .since(&calls_before)
+        .total();
+    let status = response.status().as_u16();
     tracing::info!(
         method = %method,
         route = %route,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        status,
+        latency_ms,
+        store_calls,
         request_id = %request_id,
         "request"
     );
+    if state.metrics {
+        let operation = format!("{method} {route}");
+        let timestamp_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let m = RequestMetrics {
+            operation: &operation,
+            status,
+            latency_ms,
+            store_calls,
+            timestamp_ms,
+        };
+        // stdout, one line: the Lambda runtime ships it to CloudWatch Logs, which extracts the metrics.
+        println!("{}", emf(&m));
+    }
     response
 }

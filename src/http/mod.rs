@@ -10,6 +10,7 @@ mod discovery;
 pub mod error;
 mod extract;
 mod log;
+mod metrics;
 mod normalize;
 mod resources;
 mod response;

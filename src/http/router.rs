@@ -1,7 +1,7 @@
 //! Composing the routers under the base path, with auth, logging and SCIM fallbacks.
 
 use axum::Router;
-use axum::middleware::{from_fn, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 
 use super::error::ApiError;
 use super::normalize::NormalizePath;
@@ -18,6 +18,7 @@ pub type App = NormalizePath<Router>;
 /// Builds the application over `state`.
 pub fn app<S: Store>(state: AppState<S>) -> App {
     let base = state.base_path.to_string();
+    let log_state = state.clone();
     let scim = Router::new()
         .merge(resources::router::<S>(ResourceKind::User))
         .merge(resources::router::<S>(ResourceKind::Group))
@@ -31,6 +32,6 @@ pub fn app<S: Store>(state: AppState<S>) -> App {
     let router = Router::new()
         .nest(&base, scim)
         .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })
-        .layer(from_fn(log::log_request));
+        .layer(from_fn_with_state(log_state, log::log_request::<S>));
     NormalizePath::new(router, &base)
 }

@@ -47,6 +47,8 @@ pub struct AppState<S: Store> {
     /// Public base URL (e.g. `https://api.example.com/scim/v2`) used in `meta.location`; when
     /// unset it is derived from each request's `Host` and forwarding headers.
     pub public_url: Option<Arc<str>>,
+    /// Whether to print a CloudWatch Embedded Metric Format line per request (in Lambda).
+    pub metrics: bool,
 }
 
 impl<S: Store> Clone for AppState<S> {
@@ -56,6 +58,7 @@ impl<S: Store> Clone for AppState<S> {
             tokens: Arc::clone(&self.tokens),
             base_path: Arc::clone(&self.base_path),
             public_url: self.public_url.clone(),
+            metrics: self.metrics,
         }
     }
 }
@@ -74,6 +77,7 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(tokens),
             base_path: base_path.into(),
             public_url: None,
+            metrics: false,
         }
     }
 
@@ -90,7 +94,14 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(tokens),
             base_path: base_path.into(),
             public_url: None,
+            metrics: false,
         }
+    }
+
+    /// Turns the per-request Embedded Metric Format line on or off.
+    pub fn with_metrics(mut self, on: bool) -> Self {
+        self.metrics = on;
+        self
     }
 
     /// Sets the public base URL used in `meta.location` and `Location`.
