@@ -66,19 +66,7 @@ impl<S: Store> Clone for AppState<S> {
 impl<S: Store> AppState<S> {
     /// State over a service and a token source, serving `base_path`.
     pub fn new(service: Service<S>, tokens: Tokens, base_path: &str) -> Self {
-        let trimmed = base_path.trim_end_matches('/');
-        let base_path = if trimmed.starts_with('/') {
-            trimmed.to_string()
-        } else {
-            format!("/{trimmed}")
-        };
-        AppState {
-            service: Arc::new(service),
-            tokens: Arc::new(tokens),
-            base_path: base_path.into(),
-            public_url: None,
-            metrics: false,
-        }
+        Self::new_shared(Arc::new(service), tokens, base_path)
     }
 
     /// State over a service already shared (tests keep a handle to read its call counts).
