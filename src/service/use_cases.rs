@@ -125,9 +125,16 @@ impl<S: Store> Service<S> {
             },
         };
         let page = self.store.query(&self.tenant, kind, &query).await?;
+        // One budget for the whole page: a page of 100 groups of 10,000 members would be a
+        // million member references, far past what one response can carry.
+        let mut budget = MAX_MEMBERS_IN_RESPONSE;
         let mut resources = Vec::with_capacity(page.records.len());
         for record in page.records {
-            resources.push(self.resource(kind, record, &params.projection).await?);
+            let r = self
+                .resource_within(kind, record, &params.projection, budget)
+                .await?;
+            budget -= r.members.as_ref().map_or(0, |m| m.ids.len()).min(budget);
+            resources.push(r);
         }
         Ok((page.total, resources))
     }
@@ -318,6 +325,18 @@ impl<S: Store> Service<S> {
         record: Record,
         projection: &Projection,
     ) -> Result<Resource> {
+        self.resource_within(kind, record, projection, MAX_MEMBERS_IN_RESPONSE)
+            .await
+    }
+
+    /// [`Self::resource`] with at most `member_budget` members listed.
+    async fn resource_within(
+        &self,
+        kind: ResourceKind,
+        record: Record,
+        projection: &Projection,
+        member_budget: usize,
+    ) -> Result<Resource> {
         let relation = match kind {
             ResourceKind::Group => "members",
             ResourceKind::User => "groups",
@@ -326,7 +345,7 @@ impl<S: Store> Service<S> {
             let related = match kind {
                 ResourceKind::Group => {
                     self.store
-                        .members(&self.tenant, &record.id, MAX_MEMBERS_IN_RESPONSE)
+                        .members(&self.tenant, &record.id, member_budget)
                         .await?
                 }
                 ResourceKind::User => {
@@ -338,7 +357,7 @@ impl<S: Store> Service<S> {
             if related.truncated {
                 return Err(scim::error::Error::too_many(format!(
                     "{} {} has more {relation} than one response may list; \
-                     ask with excludedAttributes={relation}",
+                     ask with excludedAttributes={relation} (or a smaller count)",
                     kind.name(),
                     record.id
                 ))

@@ -287,3 +287,38 @@ crate::on_every_store!(
     paths_tolerate_stage_prefix_case_and_trailing_slash,
     sorting_filters_and_search,
 );
+
+/// Memory store only: 10,001 members are quick to build in memory and slow on the emulator;
+/// the cap is enforced by the service, the same code for both stores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn member_lists_past_the_cap_are_refused_with_too_many() {
+    let app = TestApp::memory();
+    let g = app.group("Huge").await;
+    let cap = scim_lambda::service::MAX_MEMBERS_IN_RESPONSE;
+    let mut batch = Vec::new();
+    for i in 0..=cap {
+        batch.push(json!({"value": app.user(&format!("huge{i}@x")).await}));
+        if batch.len() == 1000 || i == cap {
+            let body = json!({"Operations": [{"op": "add", "path": "members", "value": batch}]});
+            app.patch(&format!("/Groups/{g}"), &body).await.expect(204);
+            batch = Vec::new();
+        }
+    }
+    app.get(&format!("/Groups/{g}"))
+        .await
+        .expect_error(400, Some("tooMany"));
+    app.get("/Groups").await.expect_error(400, Some("tooMany"));
+    let slim = app
+        .get(&format!("/Groups/{g}?excludedAttributes=members"))
+        .await
+        .expect(200);
+    assert!(slim.body.get("members").is_none());
+    let found = app
+        .get(&format!(
+            "/Groups?filter={}&excludedAttributes=members",
+            enc(r#"displayName eq "huge""#)
+        ))
+        .await
+        .expect(200);
+    assert_eq!(found.body["totalResults"], 1);
+}
