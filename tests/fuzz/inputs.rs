@@ -337,14 +337,14 @@ pub enum JsonEdit {
 pub fn json_edit() -> impl Strategy<Value = JsonEdit> {
     let at = any::<usize>();
     prop_oneof![
-        3 => (at.clone(), leaf()).prop_map(|(a, v)| JsonEdit::Replace(a, v)),
-        2 => at.clone().prop_map(JsonEdit::Remove),
-        2 => (at.clone(), 0..KEYS.len(), json_value()).prop_map(|(a, k, v)| JsonEdit::Insert(a, k, v)),
-        2 => (at.clone(), 0..OP_NAMES.len()).prop_map(|(a, o)| JsonEdit::Op(a, o)),
-        3 => (at.clone(), any_text(corpus("patch_paths.txt"), patch_path_text()))
+        3 => (at, leaf()).prop_map(|(a, v)| JsonEdit::Replace(a, v)),
+        2 => at.prop_map(JsonEdit::Remove),
+        2 => (at, 0..KEYS.len(), json_value()).prop_map(|(a, k, v)| JsonEdit::Insert(a, k, v)),
+        2 => (at, 0..OP_NAMES.len()).prop_map(|(a, o)| JsonEdit::Op(a, o)),
+        3 => (at, any_text(corpus("patch_paths.txt"), patch_path_text()))
             .prop_map(|(a, p)| JsonEdit::Path(a, p)),
-        1 => at.clone().prop_map(JsonEdit::Wrap),
-        1 => at.clone().prop_map(JsonEdit::Stringify),
+        1 => at.prop_map(JsonEdit::Wrap),
+        1 => at.prop_map(JsonEdit::Stringify),
         1 => at.prop_map(JsonEdit::Double),
     ]
 }

@@ -427,8 +427,8 @@ async fn seeded(app: &App) -> (Vec<String>, Vec<String>) {
         let r = send(app, Method::POST, "/scim/v2/Users", Some(body.to_string())).await;
         users.push(r.1["id"].as_str().unwrap().to_string());
     }
-    for i in 0..2 {
-        let body = json!({"displayName": format!("group{i}"), "members": [{"value": users[i]}]});
+    for (i, member) in users.iter().take(2).enumerate() {
+        let body = json!({"displayName": format!("group{i}"), "members": [{"value": member}]});
         let r = send(app, Method::POST, "/scim/v2/Groups", Some(body.to_string())).await;
         groups.push(r.1["id"].as_str().unwrap().to_string());
     }
@@ -536,7 +536,7 @@ async fn check_request(
         .ok_or_else(|| format!("{status}: no schemas: {body}"))?;
     if status >= 400 {
         if schemas.first() != Some(&Value::from(ERROR))
-            || body["status"] != Value::from(status.to_string())
+            || body["status"].as_str() != Some(status.to_string().as_str())
         {
             return Err(format!("{status}: not a SCIM error: {body}"));
         }
