@@ -10,8 +10,9 @@
 //!   token works at once while a flood of bad tokens cannot flood Secrets Manager;
 //! - refreshes are single-flight: one task fetches, the others wait and use its result;
 //! - when Secrets Manager fails, a cache not older than the grace period (15 min) still
-//!   decides; beyond it, requests get `Unavailable` (503), never `Invalid` (401), because the
-//!   client's token may well be right.
+//!   accepts the tokens it holds; a token it does not hold, and beyond the grace period every
+//!   token, gets `Unavailable` (503), never `Invalid` (401), because the client's token may
+//!   well be right (rotated in during the outage).
 //!
 //! Fail closed: a missing or empty secret rejects every token.
 
@@ -135,7 +136,7 @@ impl SecretsManagerToken {
         } else if matches_any(&cache.digests, presented) {
             Some(Ok(()))
         } else if recently_tried {
-            Some(Err(AuthError::Invalid))
+            Some(Err(refusal(&cache)))
         } else {
             None
         };
@@ -150,7 +151,7 @@ impl SecretsManagerToken {
                 if matches_any(&cache.digests, presented) {
                     Ok(())
                 } else {
-                    Err(AuthError::Invalid)
+                    Err(refusal(&cache))
                 }
             }
             _ => Err(AuthError::Unavailable(Box::new(StaleCache))),
@@ -236,6 +237,28 @@ impl TokenSource for SecretsManagerToken {
     }
 }
 
+/// The answer to a token the cache does not know: `Invalid` when the last refresh succeeded
+/// (the secret really does not hold it), `Unavailable` when it failed, since the token may be
+/// one rotated in since the cache was filled. Both refuse the request; 503 tells the client to
+/// retry rather than to give up on its credentials (Entra quarantines after repeated 401s).
+fn refusal(cache: &Cache) -> AuthError {
+    let last_refresh_failed = match (cache.attempted_at, cache.fetched_at) {
+        (Some(attempted), Some(fetched)) => attempted > fetched,
+        (Some(_), None) => true,
+        _ => false,
+    };
+    if last_refresh_failed {
+        AuthError::Unavailable(Box::new(RefreshFailed))
+    } else {
+        AuthError::Invalid
+    }
+}
+
+/// The token is not in the cache and the secret could not be read to check for a newer one.
+#[derive(Debug, thiserror::Error)]
+#[error("the token is not cached and the secret could not be refreshed")]
+struct RefreshFailed;
+
 fn matches_any(digests: &[TokenDigest], presented: &str) -> bool {
     // Check every digest (no early exit), so timing does not tell which version matched.
     digests
@@ -306,12 +329,26 @@ mod tests {
         // GIVEN a cache past its TTL but inside the grace period, and Secrets Manager down
         let (source, clock) = cached_but_unreachable("good");
         clock.advance(Duration::from_secs(120));
-        // THEN the cached token still passes and others are refused, not "unavailable".
+        // THEN the cached token still passes, and an unknown one (perhaps rotated in during
+        // the outage) is refused as "unavailable" (503), not "invalid" (401).
         assert!(source.verify("good").await.is_ok());
         assert!(matches!(
-            source.verify("bad").await,
-            Err(AuthError::Invalid)
+            source.verify("new").await,
+            Err(AuthError::Unavailable(_))
         ));
+        // Also while the cache is fresh, once a refresh for an unknown token has failed.
+        let (source, clock) = cached_but_unreachable("good");
+        source.cache.write().unwrap().attempted_at = None;
+        clock.advance(Duration::from_secs(1));
+        assert!(matches!(
+            source.verify("new").await,
+            Err(AuthError::Unavailable(_))
+        ));
+        assert!(matches!(
+            source.verify("new").await,
+            Err(AuthError::Unavailable(_))
+        ));
+        assert!(source.verify("good").await.is_ok());
     }
 
     #[tokio::test]

@@ -193,14 +193,29 @@ pub fn is_schema_urn(s: &str) -> bool {
         .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
+/// Longest `attributes` / `excludedAttributes` value accepted, in bytes. The User schema with
+/// its extension has well under 100 attribute paths of at most ~90 bytes each; a longer list
+/// is not a real client's, and refusing it before splitting bounds the work per request.
+pub const MAX_ATTRIBUTE_LIST_LEN: usize = 4096;
+/// Most entries accepted in one `attributes` / `excludedAttributes` list (each entry is
+/// matched against every attribute of every returned resource).
+pub const MAX_ATTRIBUTE_LIST_ENTRIES: usize = 100;
+
 /// Parses the `attributes` / `excludedAttributes` list: comma-separated attribute paths.
 ///
 /// A bracketed filter after a name (`emails[type eq "work"]`, seen in Microsoft's Postman tests)
 /// is not RFC syntax; the attribute it qualifies is kept and the filter dropped.
 ///
 /// # Errors
-/// `invalidPath` when an entry is not an attribute path.
+/// `invalidPath` when an entry is not an attribute path, or the list is longer than
+/// [`MAX_ATTRIBUTE_LIST_LEN`] bytes or [`MAX_ATTRIBUTE_LIST_ENTRIES`] entries.
 pub fn parse_attribute_list(input: &str) -> Result<Vec<AttrPath>> {
+    if input.len() > MAX_ATTRIBUTE_LIST_LEN {
+        return Err(Error::invalid_path(format!(
+            "the attribute list is {} bytes long; at most {MAX_ATTRIBUTE_LIST_LEN} are accepted",
+            input.len()
+        )));
+    }
     let mut out = Vec::new();
     for item in split_top_level_commas(input) {
         let item = item.trim();
@@ -211,15 +226,21 @@ pub fn parse_attribute_list(input: &str) -> Result<Vec<AttrPath>> {
             Some(i) => &item[..i],
             None => item,
         };
-        if is_schema_urn(token) {
-            out.push(AttrPath {
+        let path = if is_schema_urn(token) {
+            AttrPath {
                 urn: Some(token.to_string()),
                 name: String::new(),
                 sub: None,
-            });
-            continue;
+            }
+        } else {
+            AttrPath::from_token(token)?
+        };
+        out.push(path);
+        if out.len() > MAX_ATTRIBUTE_LIST_ENTRIES {
+            return Err(Error::invalid_path(format!(
+                "the attribute list has more than {MAX_ATTRIBUTE_LIST_ENTRIES} entries"
+            )));
         }
-        out.push(AttrPath::from_token(token)?);
     }
     Ok(out)
 }
@@ -353,6 +374,24 @@ mod tests {
             ]
         );
         assert!(parse_attribute_list("1bad").is_err());
+    }
+
+    #[test]
+    fn attribute_lists_are_capped() {
+        let at_cap = vec!["userName"; MAX_ATTRIBUTE_LIST_ENTRIES].join(",");
+        assert_eq!(parse_attribute_list(&at_cap).unwrap().len(), 100);
+        let rows = [
+            ("too_many_entries", format!("{at_cap},title")),
+            ("too_long", "a".repeat(MAX_ATTRIBUTE_LIST_LEN + 1)),
+        ];
+        for (name, input) in rows {
+            let err = parse_attribute_list(&input).expect_err(name);
+            assert_eq!(
+                err.scim_type,
+                Some(crate::scim::error::ScimType::InvalidPath),
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -10,5 +10,6 @@ mod discovery;
 mod entra_groups;
 mod entra_users;
 mod fixtures;
+mod limits;
 mod okta;
 mod protocol;

@@ -599,3 +599,86 @@ pub async fn tenants_are_isolated<S: Store>(s: Arc<S>) {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
+
+/// The tenant boundary beyond plain lookups: filtered and sorted listings, counts, paging,
+/// uniqueness in both directions, member references and renames never cross it.
+pub async fn tenant_boundary_holds_for_filters_counts_and_members<S: Store>(s: Arc<S>) {
+    let (a, b) = (
+        TenantId::parse("gamma").unwrap(),
+        TenantId::parse("delta").unwrap(),
+    );
+    // GIVEN two users and a group in tenant a, and one user in tenant b
+    let ua = [user("ann"), user("amos")];
+    for u in &ua {
+        s.create(&a, User, u.clone(), &[]).await.unwrap();
+    }
+    let ga = group("team");
+    s.create(&a, Group, ga.clone(), &[ua[0].id.clone()])
+        .await
+        .unwrap();
+    let ub = user("bob");
+    s.create(&b, User, ub.clone(), &[]).await.unwrap();
+
+    // THEN counts, filtered and sorted listings and pages see only their own tenant.
+    let mut q = page(Lookup::All, 1, 0);
+    assert_eq!(s.query(&a, User, &q).await.unwrap().total, 2, "count a");
+    assert_eq!(s.query(&b, User, &q).await.unwrap().total, 1, "count b");
+    assert_eq!(s.query(&b, Group, &q).await.unwrap().total, 0, "groups b");
+    q = page(Lookup::All, 1, 10);
+    q.filter = Some(Filter::parse("userName pr").unwrap());
+    q.sort = Some(Sort {
+        by: AttrPath::new("userName"),
+        descending: false,
+    });
+    let got = s.query(&b, User, &q).await.unwrap();
+    assert_eq!(
+        (got.total, ids(&got)),
+        (1, vec![ub.id.clone()]),
+        "filtered b"
+    );
+    let page2 = s.query(&a, User, &page(Lookup::All, 2, 1)).await.unwrap();
+    assert_eq!(page2.total, 2);
+    assert!(page2.records.iter().all(|r| r.id != ub.id), "paged a");
+
+    // AND a member reference to another tenant's user is a missing member, on create and update.
+    let gb = group("crew");
+    let err = s
+        .create(&b, Group, gb.clone(), &[ua[1].id.clone()])
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::MissingMember { .. }), "{err:?}");
+    s.create(&b, Group, gb.clone(), &[]).await.unwrap();
+    let err = s
+        .update(
+            &b,
+            Group,
+            next(&gb, "displayName", json!("crew")),
+            1,
+            &add(&[&ua[1].id]),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::MissingMember { .. }), "{err:?}");
+    assert!(s.members(&b, &gb.id, 10).await.unwrap().ids.is_empty());
+
+    // AND uniqueness is per tenant in both directions, renames included.
+    s.create(&b, Group, group("TEAM"), &[]).await.unwrap();
+    let renamed = next(&ub, "userName", json!("ANN"));
+    s.update(&b, User, renamed, 1, &MemberChange::default())
+        .await
+        .unwrap();
+    let err = s.create(&b, User, user("ann"), &[]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Uniqueness { .. }), "{err:?}");
+    let found = s
+        .query(&a, User, &query(Lookup::Unique("ann".into())))
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), vec![ua[0].id.clone()], "a's ann is still a's");
+
+    // AND deleting in one tenant leaves the other's memberships alone.
+    assert_eq!(
+        s.delete(&b, User, &ua[0].id, None).await.unwrap(),
+        Deleted::NotFound
+    );
+    assert_eq!(member_set(&*s, &a, &ga.id).await, set(&[ua[0].id.as_str()]));
+}

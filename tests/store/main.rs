@@ -53,6 +53,7 @@ macro_rules! all_behaviour {
                 concurrent_creates_of_one_name_let_exactly_one_win,
                 concurrent_member_adds_all_survive,
                 tenants_are_isolated,
+                tenant_boundary_holds_for_filters_counts_and_members,
             ]
         );
     };

@@ -356,6 +356,12 @@ impl DynamoStore {
     ) -> StoreResult<Deleted> {
         for _ in 0..WRITE_ROUNDS {
             let Some(current) = self.get_record(tenant, kind, id).await? else {
+                // An earlier attempt may have deleted the resource and then failed while
+                // deleting its memberships (which happen after the transaction); the client
+                // retries and lands here. Sweeping again (one Query; nothing to delete in the
+                // usual case) makes the retry finish the cascade instead of leaving the
+                // deleted user listed as a member. Found by tests/faults.
+                self.delete_memberships(tenant, kind, id).await?;
                 return Ok(Deleted::NotFound);
             };
             if let Some(v) = expected {
