@@ -53,6 +53,9 @@ macro_rules! all_behaviour {
                 concurrent_creates_of_one_name_let_exactly_one_win,
                 concurrent_member_adds_all_survive,
                 tenants_are_isolated,
+                counts_stay_exact_under_concurrent_creates_and_deletes,
+                index_pages_resume_in_id_order_across_writes,
+                cursor_pages_visit_every_resource_once,
             ]
         );
     };
