@@ -71,6 +71,14 @@ async fn search_all<S: Store>(
     ScimJson(body): ScimJson,
 ) -> Result<Response, ApiError> {
     let params = ListParams::from_search_request(&body)?;
+    if params.cursor.is_some() {
+        // A cursor names a position in one resource type's id order; the root search
+        // concatenates two listings and pages them by index only.
+        return Err(ScimError::invalid_value(
+            "cursor paging is supported on /Users/.search and /Groups/.search, not /.search",
+        )
+        .into());
+    }
     let mut total = 0;
     let mut rendered = Vec::new();
     let mut skip = params.start_index.get() - 1;
@@ -82,11 +90,12 @@ async fn search_all<S: Store>(
             count: want,
             ..params.clone()
         };
-        let (kind_total, resources) = state.service.list(kind, &page).await?;
-        total += kind_total;
-        skip = skip.saturating_sub(kind_total);
+        let listed = state.service.list(kind, &page).await?;
+        total += listed.total;
+        skip = skip.saturating_sub(listed.total);
         rendered.extend(
-            resources
+            listed
+                .resources
                 .iter()
                 .map(|r| r.to_json(&base, &params.projection)),
         );

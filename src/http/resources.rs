@@ -13,7 +13,7 @@ use super::state::AppState;
 use crate::scim::list::{ListParams, ListResponse};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
-use crate::service::Resource;
+use crate::service::{ListPage, Resource};
 use crate::store::Store;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -42,21 +42,19 @@ pub fn router<S: Store>(kind: ResourceKind) -> Router<AppState<S>> {
         )
 }
 
-/// Renders a page of resources as a ListResponse.
-pub fn list_response(
-    total: u64,
-    params: &ListParams,
-    resources: &[Resource],
-    base: &str,
-) -> Response {
-    let rendered = resources
+/// Renders a page of resources as a ListResponse: with `startIndex` in index paging, with
+/// `nextCursor` (absent on the last page) in cursor paging.
+pub fn list_response(page: &ListPage, params: &ListParams, base: &str) -> Response {
+    let rendered = page
+        .resources
         .iter()
         .map(|r| r.to_json(base, &params.projection))
         .collect();
-    response::json(
-        StatusCode::OK,
-        &ListResponse::new(total, params.start_index, rendered),
-    )
+    let body = match params.cursor {
+        None => ListResponse::new(page.total, params.start_index, rendered),
+        Some(_) => ListResponse::cursor_page(page.total, rendered, page.next_cursor.clone()),
+    };
+    response::json(StatusCode::OK, &body)
 }
 
 async fn list<S: Store>(
@@ -65,8 +63,8 @@ async fn list<S: Store>(
     BaseUrl(base): BaseUrl,
     ListQuery(params): ListQuery,
 ) -> Result<Response> {
-    let (total, resources) = state.service.list(kind, &params).await?;
-    Ok(list_response(total, &params, &resources, &base))
+    let page = state.service.list(kind, &params).await?;
+    Ok(list_response(&page, &params, &base))
 }
 
 async fn search<S: Store>(
@@ -76,8 +74,8 @@ async fn search<S: Store>(
     ScimJson(body): ScimJson,
 ) -> Result<Response> {
     let params = ListParams::from_search_request(&body)?;
-    let (total, resources) = state.service.list(kind, &params).await?;
-    Ok(list_response(total, &params, &resources, &base))
+    let page = state.service.list(kind, &params).await?;
+    Ok(list_response(&page, &params, &base))
 }
 
 fn written(

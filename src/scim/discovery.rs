@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::scim::cursor::CURSOR_TIMEOUT_SECS;
 use crate::scim::list::{DEFAULT_COUNT, ListResponse, MAX_COUNT};
 use crate::scim::schema::{AttrType, Attribute, ResourceKind, Schema};
 use crate::scim::urn;
@@ -22,11 +23,12 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "sort": {"supported": true},
         "etag": {"supported": true},
         "pagination": {
-            "cursor": false,
+            "cursor": true,
             "index": true,
             "defaultPaginationMethod": "index",
             "defaultPageSize": DEFAULT_COUNT,
             "maxPageSize": MAX_COUNT,
+            "cursorTimeout": CURSOR_TIMEOUT_SECS,
         },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
@@ -192,6 +194,11 @@ mod tests {
         assert_eq!(spc["patch"]["supported"], true);
         assert_eq!(spc["filter"]["maxResults"], MAX_COUNT);
         assert_eq!(spc["bulk"]["supported"], false);
+        let pagination = &spc["pagination"];
+        assert_eq!(pagination["cursor"], true);
+        assert_eq!(pagination["index"], true);
+        assert_eq!(pagination["defaultPaginationMethod"], "index");
+        assert_eq!(pagination["cursorTimeout"], CURSOR_TIMEOUT_SECS);
         assert_eq!(
             spc["meta"]["location"],
             "https://x/scim/v2/ServiceProviderConfig"

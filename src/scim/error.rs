@@ -26,8 +26,10 @@ pub enum ScimType {
     InvalidValue,
     /// The specified SCIM protocol version is not supported.
     InvalidVers,
-    /// The cursor value is invalid, expired or forged (RFC 9865 §6).
+    /// The cursor value is invalid, forged or issued for another query (RFC 9865 §3.1).
     InvalidCursor,
+    /// The cursor was valid but has expired (RFC 9865 §3.1).
+    ExpiredCursor,
 }
 
 impl ScimType {
@@ -44,6 +46,7 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 }
@@ -105,6 +108,10 @@ impl Error {
     /// 400 `invalidCursor` (RFC 9865).
     pub fn invalid_cursor(detail: impl Into<String>) -> Self {
         Self::new(400, Some(ScimType::InvalidCursor), detail)
+    }
+    /// 400 `expiredCursor` (RFC 9865).
+    pub fn expired_cursor(detail: impl Into<String>) -> Self {
+        Self::new(400, Some(ScimType::ExpiredCursor), detail)
     }
     /// 409 `uniqueness`.
     pub fn uniqueness(detail: impl Into<String>) -> Self {

@@ -42,6 +42,9 @@ pub struct ListParams {
     pub start_index: NonZeroU64,
     /// `count`, capped to [`MAX_COUNT`]; negative means 0 (totals only).
     pub count: usize,
+    /// RFC 9865 `cursor`: `Some("")` asks for the first page of cursor paging, `Some(token)`
+    /// continues where the page that issued `token` stopped; `None` is index paging.
+    pub cursor: Option<String>,
 }
 
 impl Default for ListParams {
@@ -52,6 +55,7 @@ impl Default for ListParams {
             sort: None,
             start_index: NonZeroU64::MIN,
             count: DEFAULT_COUNT,
+            cursor: None,
         }
     }
 }
@@ -64,6 +68,7 @@ impl ListParams {
     /// `invalidFilter`, `invalidPath` or `invalidValue` for the parameter at fault.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut p = ListParams::default();
+        let mut start_given = false;
         let (mut attributes, mut excluded, mut sort_by, mut sort_order) = (None, None, None, None);
         for (key, value) in pairs {
             match key.to_ascii_lowercase().as_str() {
@@ -72,14 +77,40 @@ impl ListParams {
                 "excludedattributes" => excluded = Some(value),
                 "sortby" => sort_by = Some(value),
                 "sortorder" => sort_order = Some(value),
-                "startindex" => p.start_index = parse_start_index(&Value::from(value))?,
+                "startindex" => {
+                    p.start_index = parse_start_index(&Value::from(value))?;
+                    start_given = true;
+                }
                 "count" => p.count = parse_count(&Value::from(value))?,
+                // `?cursor` with no value is the first page, like `?cursor=` (RFC 9865 §3).
+                "cursor" => p.cursor = Some(value.to_string()),
                 _ => {}
             }
         }
         p.projection = Projection::parse(attributes, excluded)?;
         p.sort = parse_sort(sort_by, sort_order)?;
+        p.check_paging(start_given)?;
         Ok(p)
+    }
+
+    /// Cursor paging excludes `startIndex` (RFC 9865 §3: the two pagination methods are not
+    /// mixed in one request) and `sortBy` (cursors continue in id order, the only order a
+    /// cursor can resume without re-reading every earlier result).
+    fn check_paging(&self, start_given: bool) -> Result<()> {
+        if self.cursor.is_none() {
+            return Ok(());
+        }
+        if start_given {
+            return Err(Error::invalid_value(
+                "'cursor' and 'startIndex' cannot be combined: use one pagination method",
+            ));
+        }
+        if self.sort.is_some() {
+            return Err(Error::invalid_value(
+                "'sortBy' cannot be combined with 'cursor': cursor pages come in id order",
+            ));
+        }
+        Ok(())
     }
 
     /// Parses a `SearchRequest` body (RFC 7644 §3.4.3).
@@ -94,6 +125,7 @@ impl ListParams {
             ));
         };
         let mut p = ListParams::default();
+        let mut start_given = false;
         if let Some(f) = get_ci(object, "filter") {
             p.filter = Some(Filter::parse(as_str(f, "filter")?)?);
         }
@@ -118,10 +150,18 @@ impl ListParams {
         p.sort = parse_sort(sort_by, order)?;
         if let Some(v) = get_ci(object, "startIndex") {
             p.start_index = parse_start_index(v)?;
+            start_given = true;
         }
         if let Some(v) = get_ci(object, "count") {
             p.count = parse_count(v)?;
         }
+        match get_ci(object, "cursor") {
+            None => {}
+            // `"cursor": null` is read as the empty cursor: the first page.
+            Some(Value::Null) => p.cursor = Some(String::new()),
+            Some(v) => p.cursor = Some(as_str(v, "cursor")?.to_string()),
+        }
+        p.check_paging(start_given)?;
         Ok(p)
     }
 }
@@ -267,8 +307,13 @@ pub struct ListResponse {
     pub total_results: u64,
     /// Resources in this page (RFC 7644: the number returned, not the requested count).
     pub items_per_page: usize,
-    /// The 1-based index of the first resource, echoed from the request.
-    pub start_index: u64,
+    /// The 1-based index of the first resource, echoed from the request; absent in cursor
+    /// paging, where pages have no index (RFC 9865 §3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_index: Option<u64>,
+    /// RFC 9865 `nextCursor`: the cursor of the next page, absent on the last one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
     /// The page.
     #[serde(rename = "Resources")]
     pub resources: Vec<Value>,
@@ -281,7 +326,20 @@ impl ListResponse {
             schemas: [urn::LIST_RESPONSE],
             total_results,
             items_per_page: resources.len(),
-            start_index: start_index.get(),
+            start_index: Some(start_index.get()),
+            next_cursor: None,
+            resources,
+        }
+    }
+
+    /// A page of cursor paging (RFC 9865): `nextCursor` instead of `startIndex`.
+    pub fn cursor_page(total_results: u64, resources: Vec<Value>, next: Option<String>) -> Self {
+        ListResponse {
+            schemas: [urn::LIST_RESPONSE],
+            total_results,
+            items_per_page: resources.len(),
+            start_index: None,
+            next_cursor: next,
             resources,
         }
     }
@@ -375,6 +433,49 @@ mod tests {
     }
 
     #[test]
+    fn cursor_parameters_table() {
+        use crate::scim::error::ScimType;
+        type Row = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            std::result::Result<Option<&'static str>, ScimType>,
+        );
+        let rows: &[Row] = &[
+            ("absent_is_index_paging", &[("count", "5")], Ok(None)),
+            ("empty_is_first_page", &[("cursor", "")], Ok(Some(""))),
+            (
+                "token_kept_verbatim",
+                &[("Cursor", "abc-_")],
+                Ok(Some("abc-_")),
+            ),
+            (
+                "with_start_index",
+                &[("cursor", ""), ("startIndex", "1")],
+                Err(ScimType::InvalidValue),
+            ),
+            (
+                "with_sort",
+                &[("cursor", "x"), ("sortBy", "userName")],
+                Err(ScimType::InvalidValue),
+            ),
+        ];
+        for (name, q, want) in rows {
+            let got = params(q).map(|p| p.cursor).map_err(|e| e.scim_type);
+            let want = want.map(|c| c.map(str::to_string)).map_err(Some);
+            assert_eq!(got, want, "{name}");
+        }
+        let body = |v: Value| ListParams::from_search_request(&v).map(|p| p.cursor);
+        assert_eq!(body(json!({"cursor": ""})).unwrap().as_deref(), Some(""));
+        assert_eq!(body(json!({"cursor": null})).unwrap().as_deref(), Some(""));
+        assert_eq!(
+            body(json!({"cursor": "t", "count": 2})).unwrap().as_deref(),
+            Some("t")
+        );
+        assert!(body(json!({"cursor": "t", "startIndex": 3})).is_err());
+        assert!(body(json!({"cursor": 5})).is_err());
+    }
+
+    #[test]
     fn search_request_body() {
         let body = json!({
             "schemas": [urn::SEARCH_REQUEST],
@@ -422,5 +523,19 @@ mod tests {
         assert_eq!(v["startIndex"], 6);
         assert_eq!(v["schemas"][0], urn::LIST_RESPONSE);
         assert!(v["Resources"].is_array());
+        assert!(v.get("nextCursor").is_none());
+    }
+
+    #[test]
+    fn cursor_pages_carry_next_cursor_and_no_start_index() {
+        let page = |next: Option<&str>| {
+            let r = ListResponse::cursor_page(3, vec![json!({})], next.map(str::to_string));
+            serde_json::to_value(r).unwrap()
+        };
+        let middle = page(Some("c2"));
+        assert_eq!(middle["nextCursor"], "c2");
+        assert_eq!(middle["totalResults"], 3);
+        assert!(middle.get("startIndex").is_none());
+        assert!(page(None).get("nextCursor").is_none(), "last page");
     }
 }

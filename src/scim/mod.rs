@@ -5,6 +5,7 @@
 //! file in this folder names `axum`, `http`, `tokio` or `aws_`.
 
 pub mod compat;
+pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;

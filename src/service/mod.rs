@@ -14,8 +14,9 @@ pub use error::{Error, Result};
 pub use keys::index_keys;
 pub use plan::plan;
 pub use resource::Resource;
-pub use use_cases::IfMatch;
+pub use use_cases::{IfMatch, ListPage};
 
+use crate::scim::cursor::CursorKey;
 use crate::store::{Store, TenantId};
 
 /// Most members a single response lists. A 100k-member group is over 10 MB of JSON, beyond
@@ -32,12 +33,28 @@ pub const MAX_WRITE_ATTEMPTS: usize = 10;
 pub struct Service<S: Store> {
     store: S,
     tenant: TenantId,
+    cursor_key: CursorKey,
 }
 
 impl<S: Store> Service<S> {
-    /// A service over `store`, serving the single tenant `tenant`.
+    /// A service over `store`, serving the single tenant `tenant`, signing cursors with a key
+    /// random to this process (see [`Service::with_cursor_key`] for deployments of several
+    /// instances).
     pub fn new(store: S, tenant: TenantId) -> Self {
-        Service { store, tenant }
+        Service {
+            store,
+            tenant,
+            cursor_key: random_cursor_key(),
+        }
+    }
+
+    /// Signs and verifies RFC 9865 cursors with `key`. Every instance that can receive a
+    /// cursor must use the same key (a Lambda function runs many instances, and the page after
+    /// next may reach any of them), so deployments configure one (`SCIM_CURSOR_KEY`); the
+    /// random default only suits a single local process.
+    pub fn with_cursor_key(mut self, key: CursorKey) -> Self {
+        self.cursor_key = key;
+        self
     }
 
     /// The store, for call counts in tests and benchmarks.
@@ -49,4 +66,19 @@ impl<S: Store> Service<S> {
     pub fn tenant(&self) -> &TenantId {
         &self.tenant
     }
+}
+
+/// 32 bytes from the OS. If the OS has no randomness to give, a key derived from the clock
+/// and the process id is still unguessable enough for cursors, which only name a position
+/// in a listing the bearer may read anyway; signing protects their integrity, not a secret.
+fn random_cursor_key() -> CursorKey {
+    let mut bytes = [0u8; 32];
+    if getrandom::fill(&mut bytes).is_ok() {
+        return CursorKey::from_bytes(bytes);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    CursorKey::derive(format!("{nanos}:{}", std::process::id()).as_bytes())
 }

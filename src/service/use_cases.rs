@@ -10,6 +10,7 @@ use super::{
     Error, MAX_MEMBERS_IN_RESPONSE, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys, plan,
 };
 use crate::scim;
+use crate::scim::cursor::{self, CursorScope};
 use crate::scim::list::ListParams;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
@@ -19,6 +20,18 @@ use crate::store::{Deleted, MemberChange, Members, PageRequest, Query, Record, S
 
 /// Most groups listed in a user's `groups` attribute.
 const MAX_GROUPS_IN_RESPONSE: usize = 1000;
+
+/// One page of a listing, as the service returns it.
+#[derive(Debug)]
+pub struct ListPage {
+    /// Matches over all pages (`totalResults`).
+    pub total: u64,
+    /// This page.
+    pub resources: Vec<Resource>,
+    /// Cursor paging: the `nextCursor` of the next page; `None` on the last page and in index
+    /// paging.
+    pub next_cursor: Option<String>,
+}
 
 /// The `If-Match` precondition of a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,26 +118,45 @@ impl<S: Store> Service<S> {
         self.resource(kind, record, projection).await
     }
 
-    /// `GET /Users?...` and `POST /.search`: one page of matches and the total.
+    /// `GET /Users?...` and `POST /.search`: one page of matches and the total; with
+    /// `cursor`, an RFC 9865 page and the cursor of the next one.
     ///
     /// # Errors
-    /// `Scim(invalidFilter)` for filters no plan can answer, `Store(TooMany)` past the scan budget.
-    pub async fn list(
-        &self,
-        kind: ResourceKind,
-        params: &ListParams,
-    ) -> Result<(u64, Vec<Resource>)> {
+    /// `Scim(invalidFilter)` for filters no plan can answer, `Scim(invalidCursor |
+    /// expiredCursor)` for a cursor this server did not issue for this tenant and query (or
+    /// issued too long ago), `Store(TooMany)` past the scan budget.
+    pub async fn list(&self, kind: ResourceKind, params: &ListParams) -> Result<ListPage> {
+        // The scope hashes the filter as the client sent it, before planning rewrites it.
+        let scope = CursorScope {
+            tenant: self.tenant.as_str(),
+            kind,
+            filter: params.filter.as_ref(),
+        };
+        let now = unix_now();
+        let page = match &params.cursor {
+            None => PageRequest::Index {
+                start_index: params.start_index,
+                count: params.count,
+            },
+            Some(token) => PageRequest::Cursor {
+                after: match token.as_str() {
+                    "" => None,
+                    t => Some(cursor::decode(&self.cursor_key, &scope, t, now)?),
+                },
+                count: params.count,
+            },
+        };
         let (lookup, filter) = plan(kind, params.filter.clone())?;
         let query = Query {
             lookup,
             filter,
             sort: params.sort.clone(),
-            page: PageRequest::Index {
-                start_index: params.start_index,
-                count: params.count,
-            },
+            page,
         };
         let page = self.store.query(&self.tenant, kind, &query).await?;
+        let next_cursor = page
+            .next
+            .map(|id| cursor::encode(&self.cursor_key, &scope, &id, now));
         // One budget for the whole page: a page of 100 groups of 10,000 members would be a
         // million member references, far past what one response can carry.
         let mut budget = MAX_MEMBERS_IN_RESPONSE;
@@ -136,7 +168,11 @@ impl<S: Store> Service<S> {
             budget -= r.members.as_ref().map_or(0, |m| m.ids.len()).min(budget);
             resources.push(r);
         }
-        Ok((page.total, resources))
+        Ok(ListPage {
+            total: page.total,
+            resources,
+            next_cursor,
+        })
     }
 
     /// `PUT /Users/{id}` (RFC 7644 §3.5.1). A group body without `members` keeps the current
@@ -394,6 +430,14 @@ async fn backoff(attempt: usize) {
 /// store read.
 fn is_our_id(id: &str) -> bool {
     uuid::Uuid::try_parse(id).is_ok()
+}
+
+/// Seconds since the Unix epoch (cursor expiry); a clock before 1970 reads as 0.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 fn now() -> String {

@@ -62,12 +62,24 @@ impl Call {
 #[derive(Debug, Default)]
 pub struct Calls {
     counts: [AtomicU64; 9],
+    items: AtomicU64,
 }
 
 impl Calls {
     /// Counts one call.
     pub fn record(&self, call: Call) {
         self.counts[call as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts items a read returned (listing pages): what a query is billed for grows with
+    /// them, so tests can show that a page costs O(page) and not O(start index).
+    pub fn record_items(&self, n: usize) {
+        self.items.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Items read by listing queries so far (see [`Calls::record_items`]).
+    pub fn items_read(&self) -> u64 {
+        self.items.load(Ordering::Relaxed)
     }
 
     /// The counts so far.

@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use super::{
-    Call, Calls, Deleted, Lookup, MemberChange, Members, Page, PageRequest, Query, Record, Store,
-    StoreError, StoreResult, TenantId,
+    Call, Calls, Deleted, Lookup, MemberChange, Members, Page, Query, Record, Store, StoreError,
+    StoreResult, TenantId, page_of,
 };
 use crate::scim::filter;
 use crate::scim::list::sort_records;
@@ -352,6 +352,7 @@ impl Store for MemoryStore {
             return Ok(Page {
                 total: 0,
                 records: Vec::new(),
+                next: None,
             });
         };
         let mut matching: Vec<&Record> = t
@@ -368,17 +369,12 @@ impl Store for MemoryStore {
         if let Some(sort) = &query.sort {
             sort_records(kind, sort, &mut matching, |r: &&Record| &r.doc);
         }
-        let PageRequest::Index { start_index, count } = &query.page;
-        let skip = usize::try_from(start_index.get() - 1).unwrap_or(usize::MAX);
-        let records = matching
-            .iter()
-            .skip(skip)
-            .take(*count)
-            .map(|r| (*r).clone())
-            .collect();
+        let total = matching.len() as u64;
+        let (records, next) = page_of(&matching, &query.page);
         Ok(Page {
-            total: matching.len() as u64,
+            total,
             records,
+            next,
         })
     }
 

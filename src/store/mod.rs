@@ -8,9 +8,11 @@
 //! membership removal on delete. Every call it makes to its backend is counted ([`Calls`]).
 
 pub mod calls;
+pub mod checkpoints;
 pub mod dynamo;
 pub mod memory;
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU64;
@@ -137,6 +139,15 @@ pub enum PageRequest {
         /// Maximum number of results (0 = totals only).
         count: usize,
     },
+    /// RFC 9865 cursor paging, in id order (the query has no `sort`): the results after a
+    /// given id. Exact under
+    /// concurrent inserts and deletes (no result is skipped or repeated), unlike index paging.
+    Cursor {
+        /// Continue after this id (exclusive); `None` for the first page.
+        after: Option<String>,
+        /// Maximum number of results (0 = totals only).
+        count: usize,
+    },
 }
 
 /// A typed query over one resource kind.
@@ -159,6 +170,40 @@ pub struct Page {
     pub total: u64,
     /// The records of this page.
     pub records: Vec<Record>,
+    /// Cursor paging only: the id the next page continues after, when there are more matches
+    /// (the last id of this page); `None` on the last page.
+    pub next: Option<String>,
+}
+
+/// Cuts the requested page out of all matches (in id order unless sorted), returning the page
+/// and, for cursor paging, the id the next page continues after. Both stores use it for the
+/// queries they answer in memory, so their paging cannot drift apart.
+pub fn page_of<R: Borrow<Record>>(
+    matching: &[R],
+    page: &PageRequest,
+) -> (Vec<Record>, Option<String>) {
+    match page {
+        PageRequest::Index { start_index, count } => {
+            let skip = usize::try_from(start_index.get() - 1).unwrap_or(usize::MAX);
+            let records = matching.iter().skip(skip).take(*count);
+            (records.map(|r| r.borrow().clone()).collect(), None)
+        }
+        PageRequest::Cursor { after, count } => {
+            let rest = match after {
+                Some(after) => &matching[matching.partition_point(|r| r.borrow().id <= *after)..],
+                None => matching,
+            };
+            let records: Vec<Record> = rest
+                .iter()
+                .take(*count)
+                .map(|r| r.borrow().clone())
+                .collect();
+            let next = (*count > 0 && rest.len() > *count)
+                .then(|| records.last().map(|r| r.id.clone()))
+                .flatten();
+            (records, next)
+        }
+    }
 }
 
 /// A capped list of member ids.

@@ -6,6 +6,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use scim_lambda::auth::StaticToken;
+use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::store::{CallCounts, Store, TenantId};
@@ -120,7 +121,16 @@ impl TestApp {
 
     /// Over any store.
     pub fn over<S: Store>(store: S, tenant: TenantId) -> Self {
-        let service = Arc::new(Service::new(store, tenant));
+        Self::serving(Service::new(store, tenant))
+    }
+
+    /// Over any store, signing cursors with `key` (as every instance of a deployment does).
+    pub fn over_with_key<S: Store>(store: S, tenant: TenantId, key: CursorKey) -> Self {
+        Self::serving(Service::new(store, tenant).with_cursor_key(key))
+    }
+
+    fn serving<S: Store>(service: Service<S>) -> Self {
+        let service = Arc::new(service);
         let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
         let state = AppState::new_shared(service, tokens, BASE);
         let calls_of = Arc::clone(&state.service);

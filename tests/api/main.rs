@@ -6,6 +6,7 @@
 mod helpers;
 
 mod concurrency;
+mod cursor;
 mod discovery;
 mod entra_groups;
 mod entra_users;

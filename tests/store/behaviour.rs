@@ -600,6 +600,200 @@ pub async fn tenants_are_isolated<S: Store>(s: Arc<S>) {
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
 }
 
+fn cursor(lookup: Lookup, after: Option<String>, count: usize) -> Query {
+    Query {
+        lookup,
+        filter: None,
+        sort: None,
+        page: PageRequest::Cursor { after, count },
+    }
+}
+
+async fn total<S: Store>(s: &S, t: &TenantId) -> u64 {
+    s.query(t, User, &page(Lookup::All, 1, 0))
+        .await
+        .unwrap()
+        .total
+}
+
+pub async fn counts_stay_exact_under_concurrent_creates_and_deletes<S: Store>(s: Arc<S>) {
+    let t = TenantId::parse("counting").unwrap();
+    assert_eq!(total(&*s, &t).await, 0, "an empty tenant counts zero");
+    // GIVEN 30 users created concurrently, and 10 creates racing for names already taken
+    let users: Vec<_> = (0..30).map(|i| user(&format!("count{i}"))).collect();
+    let mut tasks = Vec::new();
+    for (i, u) in users.iter().enumerate() {
+        let (s1, t1, u) = (Arc::clone(&s), t.clone(), u.clone());
+        tasks.push(tokio::spawn(
+            async move { s1.create(&t1, User, u, &[]).await },
+        ));
+        if i % 3 == 0 {
+            let (s2, t2) = (Arc::clone(&s), t.clone());
+            let dup = user(&format!("COUNT{i}"));
+            tasks.push(tokio::spawn(
+                async move { s2.create(&t2, User, dup, &[]).await },
+            ));
+        }
+    }
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => {}
+            Err(StoreError::Uniqueness { .. }) => refused += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    // Either the original or its duplicate won each race: 30 users exist either way.
+    assert_eq!(refused, 10);
+    assert_eq!(total(&*s, &t).await, 30, "refused creates are not counted");
+    // WHEN 10 of them are deleted concurrently, each twice, plus deletes of unknown ids
+    let listed = s.query(&t, User, &page(Lookup::All, 1, 100)).await.unwrap();
+    let mut tasks = Vec::new();
+    for r in listed.records.iter().take(10) {
+        for _ in 0..2 {
+            let (s, t, id) = (Arc::clone(&s), t.clone(), r.id.clone());
+            tasks.push(tokio::spawn(
+                async move { s.delete(&t, User, &id, None).await },
+            ));
+        }
+    }
+    for _ in 0..3 {
+        let (s, t) = (Arc::clone(&s), t.clone());
+        tasks.push(tokio::spawn(async move {
+            s.delete(&t, User, &new_id(), None).await
+        }));
+    }
+    let mut deleted = 0;
+    for task in tasks {
+        if task.await.unwrap().unwrap() == Deleted::Deleted {
+            deleted += 1;
+        }
+    }
+    // THEN each resource was deleted once, and the count follows exactly
+    assert_eq!(deleted, 10);
+    assert_eq!(total(&*s, &t).await, 20);
+    let all = s.query(&t, User, &page(Lookup::All, 1, 100)).await.unwrap();
+    assert_eq!(all.records.len(), 20, "the count matches the listing");
+    assert_eq!(
+        s.query(&t, Group, &page(Lookup::All, 1, 0))
+            .await
+            .unwrap()
+            .total,
+        0,
+        "kinds are counted apart"
+    );
+}
+
+pub async fn index_pages_resume_in_id_order_across_writes<S: Store>(s: Arc<S>) {
+    let t = TenantId::parse("paging").unwrap();
+    let mut all = Vec::new();
+    for i in 0..25 {
+        let u = user(&format!("idx{i}"));
+        all.push(u.id.clone());
+        s.create(&t, User, u, &[]).await.unwrap();
+    }
+    all.sort();
+    let pages = |s: Arc<S>, t: TenantId| async move {
+        let mut seen = Vec::new();
+        for start in [1, 11, 21] {
+            let p = s
+                .query(&t, User, &page(Lookup::All, start, 10))
+                .await
+                .unwrap();
+            seen.extend(ids(&p));
+        }
+        seen
+    };
+    // Sequential pages (the second time, from checkpoints where the store keeps them).
+    assert_eq!(pages(Arc::clone(&s), t.clone()).await, all);
+    assert_eq!(pages(Arc::clone(&s), t.clone()).await, all);
+    // A page asked for out of order, between two checkpoints.
+    let p = s.query(&t, User, &page(Lookup::All, 15, 4)).await.unwrap();
+    assert_eq!(ids(&p), all[14..18].to_vec());
+    // After this store's own create and delete, pages reflect the new order exactly.
+    let extra = user("idx-extra");
+    s.create(&t, User, extra.clone(), &[]).await.unwrap();
+    s.delete(&t, User, &all[3], None).await.unwrap();
+    all.remove(3);
+    all.push(extra.id);
+    all.sort();
+    assert_eq!(pages(Arc::clone(&s), t.clone()).await, all);
+}
+
+pub async fn cursor_pages_visit_every_resource_once<S: Store>(s: Arc<S>) {
+    let t = TenantId::parse("cursors").unwrap();
+    let mut all = Vec::new();
+    for i in 0..250 {
+        let u = user(&format!("cur{i:03}"));
+        all.push(u.id.clone());
+        s.create(&t, User, u, &[]).await.unwrap();
+    }
+    all.sort();
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let p = s
+            .query(&t, User, &cursor(Lookup::All, after.clone(), 100))
+            .await
+            .unwrap();
+        assert_eq!(p.total, 250, "page {pages}");
+        pages += 1;
+        seen.extend(ids(&p));
+        match p.next {
+            Some(next) => {
+                assert_eq!(Some(&next), seen.last(), "continues after the last result");
+                after = Some(next);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, all, "every resource once, in id order");
+    // A page that ends exactly at the last resource carries no cursor.
+    let p = s
+        .query(&t, User, &cursor(Lookup::All, Some(all[149].clone()), 100))
+        .await
+        .unwrap();
+    assert_eq!((p.records.len(), p.next), (100, None));
+    // Filtered listings page by cursor too, and count by their filter.
+    let mut filtered = cursor(Lookup::All, None, 7);
+    filtered.filter = Some(Filter::parse(r#"userName sw "cur1""#).unwrap());
+    let mut names = Vec::new();
+    loop {
+        let p = s.query(&t, User, &filtered).await.unwrap();
+        assert_eq!(p.total, 100);
+        names.extend(
+            p.records
+                .iter()
+                .map(|r| r.doc["userName"].as_str().unwrap().to_string()),
+        );
+        match p.next {
+            Some(next) => {
+                filtered.page = PageRequest::Cursor {
+                    after: Some(next),
+                    count: 7,
+                }
+            }
+            None => break,
+        }
+    }
+    assert_eq!(names.len(), 100);
+    assert!(names.iter().all(|n| n.starts_with("cur1")));
+    assert_eq!(
+        names.iter().collect::<BTreeSet<_>>().len(),
+        100,
+        "no repeats"
+    );
+    // A cursor whose resource has been deleted still continues after its position.
+    s.delete(&t, User, &all[99], None).await.unwrap();
+    let p = s
+        .query(&t, User, &cursor(Lookup::All, Some(all[99].clone()), 1))
+        .await
+        .unwrap();
+    assert_eq!(ids(&p), [all[100].clone()]);
+}
+
 /// The tenant boundary beyond plain lookups: filtered and sorted listings, counts, paging,
 /// uniqueness in both directions, member references and renames never cross it.
 pub async fn tenant_boundary_holds_for_filters_counts_and_members<S: Store>(s: Arc<S>) {

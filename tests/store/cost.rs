@@ -173,9 +173,28 @@ async fn each_operation_costs_the_documented_calls() {
         "GetItem=1 Query=1 TransactWriteItems=1 BatchWriteItem=1",
     );
 
+    // The total comes from the counter (one Query of 16 small shards), not a COUNT query.
     let (p, c) = cost(&s, s.query(&t, User, &query(Lookup::All, 10))).await;
-    assert_eq!(p.unwrap().records.len(), 10);
+    let p = p.unwrap();
+    assert_eq!(p.records.len(), 10);
     row("list page (count=10)", c, "Query=2");
+    let (next, c) = cost(
+        &s,
+        s.query(
+            &t,
+            User,
+            &Query {
+                page: PageRequest::Cursor {
+                    after: p.records.last().map(|r| r.id.clone()),
+                    count: 10,
+                },
+                ..query(Lookup::All, 10)
+            },
+        ),
+    )
+    .await;
+    assert_eq!(next.unwrap().records.len(), 10);
+    row("cursor page (count=10)", c, "Query=2");
 
     let (p, c) = cost(
         &s,
@@ -186,6 +205,73 @@ async fn each_operation_costs_the_documented_calls() {
     row("groups with member", c, "BatchGetItem=1 Query=1");
 
     eprintln!("| operation | calls |\n|---|---|\n{}", table.join("\n"));
+}
+
+#[tokio::test]
+async fn sequential_pages_read_their_own_items_not_everything_before_them() {
+    let Some((s, _)) = dynamo_client().await else {
+        return;
+    };
+    let t = tenant();
+    users(&s, 300, "pg").await;
+    let index_page = |start: u64| Query {
+        page: PageRequest::Index {
+            start_index: std::num::NonZeroU64::new(start).unwrap(),
+            count: 50,
+        },
+        ..query(Lookup::All, 50)
+    };
+    let read = |s: &DynamoStore| s.calls().items_read();
+
+    // GIVEN pages served in sequence THEN each reads its own 50 items, in 2 queries (the
+    // counter and the page), whatever its start index.
+    let mut seen = Vec::new();
+    for start in (1..=300).step_by(50) {
+        let before = read(&s);
+        let (p, c) = cost(&s, s.query(&t, User, &index_page(start))).await;
+        let p = p.unwrap();
+        assert_eq!((p.total, p.records.len()), (300, 50), "start {start}");
+        assert_eq!(c.to_string(), "Query=2", "start {start}");
+        assert_eq!(read(&s) - before, 50, "items read for start {start}");
+        seen.extend(p.records.into_iter().map(|r| r.id));
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        (seen.len(), sorted),
+        (300, seen.clone()),
+        "each once, in id order"
+    );
+
+    // WHEN the checkpoints are gone (another instance, or after a write) THEN the last page
+    // reads everything before it: O(start index), what index paging costs without them.
+    s.checkpoints().forget(&t, User);
+    let before = read(&s);
+    s.query(&t, User, &index_page(251)).await.unwrap();
+    assert_eq!(read(&s) - before, 300);
+
+    // Cursor pages read their page plus one item (to know whether another page follows).
+    let before = read(&s);
+    let p = s
+        .query(
+            &t,
+            User,
+            &Query {
+                page: PageRequest::Cursor {
+                    after: Some(seen[199].clone()),
+                    count: 50,
+                },
+                ..query(Lookup::All, 50)
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.records.first().map(|r| &r.id), Some(&seen[200]));
+    assert_eq!(read(&s) - before, 51);
+    eprintln!(
+        "300 users: sequential index pages read 50 items each; a cold startIndex=251 reads 300"
+    );
 }
 
 #[tokio::test]

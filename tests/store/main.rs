@@ -54,6 +54,9 @@ macro_rules! all_behaviour {
                 concurrent_member_adds_all_survive,
                 tenants_are_isolated,
                 tenant_boundary_holds_for_filters_counts_and_members,
+                counts_stay_exact_under_concurrent_creates_and_deletes,
+                index_pages_resume_in_id_order_across_writes,
+                cursor_pages_visit_every_resource_once,
             ]
         );
     };

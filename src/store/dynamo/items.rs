@@ -50,6 +50,11 @@ pub trait ItemExt {
     /// # Errors
     /// `Missing` or `Malformed`.
     fn number_u64(&self, name: &'static str) -> Result<u64, ItemError>;
+    /// A signed integer attribute that must be there.
+    ///
+    /// # Errors
+    /// `Missing` or `Malformed`.
+    fn number_i64(&self, name: &'static str) -> Result<i64, ItemError>;
 }
 
 impl ItemExt for Item {
@@ -66,6 +71,14 @@ impl ItemExt for Item {
     }
 
     fn number_u64(&self, name: &'static str) -> Result<u64, ItemError> {
+        match self.get(name) {
+            None => Err(ItemError::Missing(name)),
+            Some(AttributeValue::N(n)) => n.parse().map_err(|_| ItemError::Malformed(name)),
+            Some(_) => Err(ItemError::Malformed(name)),
+        }
+    }
+
+    fn number_i64(&self, name: &'static str) -> Result<i64, ItemError> {
         match self.get(name) {
             None => Err(ItemError::Missing(name)),
             Some(AttributeValue::N(n)) => n.parse().map_err(|_| ItemError::Malformed(name)),
@@ -97,6 +110,21 @@ pub fn resource_key(tenant: &TenantId, kind: ResourceKind, id: &str) -> Item {
 /// The key of a unique guard.
 pub fn guard_key(tenant: &TenantId, kind: ResourceKind, folded: &str) -> Item {
     key(keys::guard_pk(tenant, kind, folded), keys::GUARD_SK)
+}
+
+/// The key of one shard of a kind's resource counter.
+pub fn counter_key(tenant: &TenantId, kind: ResourceKind, shard: u32) -> Item {
+    key(keys::counter_pk(tenant, kind), keys::counter_sk(shard))
+}
+
+/// A resource's position in its kind's listing (GSI1): the `ExclusiveStartKey` that makes a
+/// listing query continue right after resource `id`. A GSI position carries the index keys
+/// and the table keys; the resource need not exist any more.
+pub fn listing_position(tenant: &TenantId, kind: ResourceKind, id: &str) -> Item {
+    let mut item = resource_key(tenant, kind, id);
+    item.insert(keys::GSI1PK.into(), s(keys::list_pk(tenant, kind)));
+    item.insert(keys::GSI1SK.into(), s(id));
+    item
 }
 
 /// The key of a membership item.

@@ -9,6 +9,7 @@
 //! | user / group | `T#t#USER#<id>` / `T#t#GROUP#<id>` | `USER` / `GROUP` | gsi1 `T#t#USERS`/`T#t#GROUPS` + id; gsi2 `T#t#EXTID#USER#<externalId>`; gsi3 `T#t#EMAIL#<folded>` |
 //! | membership | `T#t#GROUP#<gid>` | `MEMBER#<uid>` | gsi1 `T#t#USER#<uid>#GROUPS` + gid |
 //! | unique guard | `T#t#UNIQUE#USER#<folded>` | `UNIQUE` | none; attribute `id` names the owner |
+//! | counter shard | `T#t#COUNT#USER` / `T#t#COUNT#GROUP` | `SHARD#<0..16>` | none; attribute `n` (may be negative; the shards sum to the count) |
 //!
 //! Values inside keys are used as they are: ids are server-issued UUIDs and tenant ids cannot
 //! contain `#`. A folded name or an externalId may contain `#`, which is harmless because it
@@ -50,6 +51,13 @@ pub const EXTERNAL_ID: &str = "extid";
 /// The folded work email.
 pub const WORK_EMAIL: &str = "email";
 
+/// The counter shard's signed number; the shards of a kind sum to the number of resources.
+pub const COUNT: &str = "n";
+/// Shards of a resource counter. Each create or delete adds to one shard picked at random, so
+/// concurrent writers rarely touch the same item (two transactions on one item conflict);
+/// reading sums them all with one `Query` of a partition that stays under 1 KB.
+pub const COUNTER_SHARDS: u32 = 16;
+
 /// Sort-key prefix of membership items inside a group's partition.
 pub const MEMBER_PREFIX: &str = "MEMBER#";
 /// Sort key of a unique guard.
@@ -77,6 +85,16 @@ pub fn resource_sk(kind: ResourceKind) -> &'static str {
 /// `T#<t>#USERS` / `T#<t>#GROUPS`: the GSI1 partition listing a kind.
 pub fn list_pk(tenant: &TenantId, kind: ResourceKind) -> String {
     format!("T#{tenant}#{}S", kind_word(kind))
+}
+
+/// `T#<t>#COUNT#USER` / `T#<t>#COUNT#GROUP`: the partition of a kind's counter shards.
+pub fn counter_pk(tenant: &TenantId, kind: ResourceKind) -> String {
+    format!("T#{tenant}#COUNT#{}", kind_word(kind))
+}
+
+/// `SHARD#<n>`: the sort key of one counter shard.
+pub fn counter_sk(shard: u32) -> String {
+    format!("SHARD#{shard}")
 }
 
 /// `MEMBER#<uid>`: the sort key of a membership item.
@@ -134,6 +152,12 @@ mod tests {
                 "T#acme#GROUPS",
             ),
             ("member sk", member_sk("u1"), "MEMBER#u1"),
+            (
+                "user counter",
+                counter_pk(&t, ResourceKind::User),
+                "T#acme#COUNT#USER",
+            ),
+            ("counter shard", counter_sk(3), "SHARD#3"),
             ("reverse", user_groups_pk(&t, "u1"), "T#acme#USER#u1#GROUPS"),
             (
                 "guard",

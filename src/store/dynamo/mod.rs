@@ -24,6 +24,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::scim::schema::ResourceKind;
+use crate::store::checkpoints::Checkpoints;
 use crate::store::{
     Call, Calls, Deleted, MemberChange, Members, Page, Query, Record, Store, StoreError,
     StoreResult, TenantId,
@@ -53,6 +54,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     calls: Calls,
+    /// Where recently served index pages began (see [`Checkpoints`]): per instance.
+    checkpoints: Checkpoints,
 }
 
 impl DynamoStore {
@@ -72,12 +75,18 @@ impl DynamoStore {
             client: Client::from_conf(config),
             table: table.into(),
             calls: Calls::default(),
+            checkpoints: Checkpoints::default(),
         }
     }
 
     /// The table name.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The page checkpoints this instance holds (tests read how many).
+    pub fn checkpoints(&self) -> &Checkpoints {
+        &self.checkpoints
     }
 
     /// Runs one transaction, retrying it (jittered, bounded) while DynamoDB cancels it for a
@@ -218,7 +227,10 @@ impl Store for DynamoStore {
         record: Record,
         members: &[String],
     ) -> StoreResult<()> {
-        self.create_resource(tenant, kind, &record, members).await
+        let created = self.create_resource(tenant, kind, &record, members).await;
+        // Forgotten on any outcome: a failed transaction may still have committed (timeout).
+        self.checkpoints.forget(tenant, kind);
+        created
     }
 
     async fn get(
@@ -249,8 +261,11 @@ impl Store for DynamoStore {
         id: &str,
         expected_version: Option<u64>,
     ) -> StoreResult<Deleted> {
-        self.delete_resource(tenant, kind, id, expected_version)
-            .await
+        let deleted = self
+            .delete_resource(tenant, kind, id, expected_version)
+            .await;
+        self.checkpoints.forget(tenant, kind);
+        deleted
     }
 
     async fn query(

@@ -3,16 +3,17 @@
 //! [`SCAN_BUDGET`].
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Select};
 
-use super::items::{Item, ItemExt, guard_key, resource_key, s};
+use super::items::{Item, ItemExt, guard_key, listing_position, resource_key, s};
 use super::{DynamoStore, SCAN_BUDGET, backoff, build_error, keys, translate};
 use crate::scim::filter;
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
 use crate::store::{
-    Call, Lookup, Page, PageRequest, Query, Record, StoreError, StoreResult, TenantId,
+    Call, Lookup, Page, PageRequest, Query, Record, StoreError, StoreResult, TenantId, page_of,
 };
 
 /// Most keys one `BatchGetItem` accepts.
@@ -31,6 +32,8 @@ pub(super) struct KeyQuery {
     consistent: bool,
     /// Stop after this many items.
     limit: usize,
+    /// Start after this position (`ExclusiveStartKey`) instead of at the beginning.
+    start: Option<Item>,
 }
 
 impl KeyQuery {
@@ -43,6 +46,28 @@ impl KeyQuery {
             sk_prefix: Some(keys::MEMBER_PREFIX),
             consistent: true,
             limit,
+            start: None,
+        }
+    }
+
+    /// A kind's counter shards, consistent (the table, not an index).
+    fn counter(tenant: &TenantId, kind: ResourceKind) -> Self {
+        KeyQuery {
+            index: None,
+            pk_name: keys::PK,
+            pk: keys::counter_pk(tenant, kind),
+            sk_prefix: None,
+            consistent: true,
+            limit: usize::MAX,
+            start: None,
+        }
+    }
+
+    /// A kind's listing in id order, after resource `after` when given.
+    fn listing(tenant: &TenantId, kind: ResourceKind, after: Option<&str>, limit: usize) -> Self {
+        KeyQuery {
+            start: after.map(|id| listing_position(tenant, kind, id)),
+            ..KeyQuery::index(keys::GSI1, keys::GSI1PK, keys::list_pk(tenant, kind), limit)
         }
     }
 
@@ -64,6 +89,7 @@ impl KeyQuery {
             sk_prefix: None,
             consistent: false,
             limit,
+            start: None,
         }
     }
 }
@@ -71,9 +97,9 @@ impl KeyQuery {
 impl DynamoStore {
     /// Runs a key query page by page until it has `limit` items or the partition ends.
     /// Returns the items and whether the partition holds more.
-    pub(super) async fn query_items(&self, q: KeyQuery) -> StoreResult<(Vec<Item>, bool)> {
+    pub(super) async fn query_items(&self, mut q: KeyQuery) -> StoreResult<(Vec<Item>, bool)> {
         let mut items = Vec::new();
-        let mut start: Option<Item> = None;
+        let mut start: Option<Item> = q.start.take();
         loop {
             let remaining = q.limit.saturating_sub(items.len());
             let (expr, values) = key_condition(&q);
@@ -102,7 +128,8 @@ impl DynamoStore {
         }
     }
 
-    /// Counts a partition with `Select=COUNT` (pages of up to 1 MB each).
+    /// Counts a partition with `Select=COUNT` (pages of up to 1 MB each): reads, and is billed
+    /// for, every item. Only [`DynamoStore::recount`] uses it.
     async fn count_items(&self, q: KeyQuery) -> StoreResult<u64> {
         let mut total = 0u64;
         let mut start: Option<Item> = None;
@@ -130,6 +157,47 @@ impl DynamoStore {
         }
     }
 
+    /// Rebuilds the maintained counter of a kind from a full count of its listing: for a table
+    /// written before counters existed, or after a restore. Run it while no client writes
+    /// (a create or delete between the count and the write would be counted twice or not at
+    /// all). Costs a read of the whole listing (about N/8 RCU) plus 16 writes.
+    ///
+    /// # Errors
+    /// Backend failures, translated.
+    pub async fn recount(&self, tenant: &TenantId, kind: ResourceKind) -> StoreResult<u64> {
+        let pk = keys::list_pk(tenant, kind);
+        let total = self
+            .count_items(KeyQuery::index(keys::GSI1, keys::GSI1PK, pk, 0))
+            .await?;
+        for shard in 0..keys::COUNTER_SHARDS {
+            let n = if shard == 0 { total } else { 0 };
+            let mut item = super::items::counter_key(tenant, kind, shard);
+            item.insert(keys::COUNT.into(), super::items::n(n));
+            self.calls.record(Call::PutItem);
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(translate)?;
+        }
+        Ok(total)
+    }
+
+    /// The number of resources of a kind: the sum of its counter shards, one consistent
+    /// `Query` of a partition under 1 KB (1 RCU), whatever the number of resources.
+    async fn count_resources(&self, tenant: &TenantId, kind: ResourceKind) -> StoreResult<u64> {
+        let (items, _) = self.query_items(KeyQuery::counter(tenant, kind)).await?;
+        let mut sum = 0i64;
+        for item in &items {
+            sum = sum.saturating_add(item.number_i64(keys::COUNT)?);
+        }
+        // Shards are signed (a delete may land on a shard no create touched); only their sum
+        // is a count, and it is never negative unless the table was written without counters.
+        Ok(u64::try_from(sum).unwrap_or(0))
+    }
+
     /// See [`crate::store::Store::query`].
     pub(super) async fn run_query(
         &self,
@@ -137,55 +205,129 @@ impl DynamoStore {
         kind: ResourceKind,
         q: &Query,
     ) -> StoreResult<Page> {
-        let PageRequest::Index { start_index, count } = &q.page;
-        let skip = usize::try_from(start_index.get() - 1).unwrap_or(usize::MAX);
-        if q.lookup == Lookup::All && q.filter.is_none() && q.sort.is_none() {
-            return self.list_page(tenant, kind, skip, *count).await;
+        let unfiltered = q.lookup == Lookup::All && q.filter.is_none() && q.sort.is_none();
+        match &q.page {
+            PageRequest::Index { start_index, count } if unfiltered => {
+                self.index_page(tenant, kind, start_index.get(), *count)
+                    .await
+            }
+            PageRequest::Cursor { after, count } if unfiltered => {
+                self.cursor_page(tenant, kind, after.as_deref(), *count)
+                    .await
+            }
+            page => {
+                let mut records = self.candidates(tenant, kind, &q.lookup).await?;
+                if let Some(f) = &q.filter {
+                    records.retain(|r| filter::matches(f, kind, &r.doc));
+                }
+                if let Some(sort) = &q.sort {
+                    // Candidates arrive in id order and the sort is stable: ties stay in id
+                    // order.
+                    sort_records(kind, sort, &mut records, |r| &r.doc);
+                }
+                let total = records.len() as u64;
+                let (records, next) = page_of(&records, page);
+                Ok(Page {
+                    total,
+                    records,
+                    next,
+                })
+            }
         }
-        let mut records = self.candidates(tenant, kind, &q.lookup).await?;
-        if let Some(f) = &q.filter {
-            records.retain(|r| filter::matches(f, kind, &r.doc));
-        }
-        if let Some(sort) = &q.sort {
-            // Candidates arrive in id order and the sort is stable: ties stay in id order.
-            sort_records(kind, sort, &mut records, |r| &r.doc);
-        }
-        let total = records.len() as u64;
-        Ok(Page {
-            total,
-            records: records.into_iter().skip(skip).take(*count).collect(),
-        })
     }
 
-    /// An unfiltered listing: a `Select=COUNT` query for the total, then a query reading just
-    /// up to the end of the page (index paging cannot jump, so earlier pages are read again).
-    async fn list_page(
+    /// An unfiltered index page: the total from the counter, then the page read from the
+    /// closest checkpoint at or before `start` (or from the beginning), so paging forward page
+    /// by page reads each result once.
+    async fn index_page(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
-        skip: usize,
+        start: u64,
         count: usize,
     ) -> StoreResult<Page> {
-        let pk = keys::list_pk(tenant, kind);
-        let total = self
-            .count_items(KeyQuery::index(keys::GSI1, keys::GSI1PK, pk.clone(), 0))
-            .await?;
-        if count == 0 || skip as u64 >= total {
+        let total = self.count_resources(tenant, kind).await?;
+        if count == 0 || start > total {
             return Ok(Page {
                 total,
                 records: Vec::new(),
+                next: None,
             });
         }
-        let end = skip.saturating_add(count);
+        let now = Instant::now();
+        let (from, after) = match self.checkpoints.nearest(tenant, kind, start, now) {
+            Some((index, id)) => (index, Some(id)),
+            None => (1, None),
+        };
+        let skip = usize::try_from(start - from).unwrap_or(usize::MAX);
         let (items, _) = self
-            .query_items(KeyQuery::index(keys::GSI1, keys::GSI1PK, pk, end))
+            .query_items(KeyQuery::listing(
+                tenant,
+                kind,
+                after.as_deref(),
+                skip.saturating_add(count),
+            ))
             .await?;
-        let records = items
+        self.calls.record_items(items.len());
+        let records: Vec<Record> = items
             .iter()
             .skip(skip)
             .map(Record::try_from)
             .collect::<Result<_, _>>()?;
-        Ok(Page { total, records })
+        if records.len() == count {
+            if let Some(last) = records.last() {
+                let next_start = start.saturating_add(count as u64);
+                self.checkpoints
+                    .record(tenant, kind, next_start, last.id.clone(), now);
+            }
+        }
+        Ok(Page {
+            total,
+            records,
+            next: None,
+        })
+    }
+
+    /// An unfiltered cursor page: the total from the counter, then `count + 1` items from
+    /// the position after `after` (the extra one only tells whether a next page exists, so
+    /// the last page carries no cursor).
+    async fn cursor_page(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        after: Option<&str>,
+        count: usize,
+    ) -> StoreResult<Page> {
+        let total = self.count_resources(tenant, kind).await?;
+        if count == 0 {
+            return Ok(Page {
+                total,
+                records: Vec::new(),
+                next: None,
+            });
+        }
+        let (items, _) = self
+            .query_items(KeyQuery::listing(
+                tenant,
+                kind,
+                after,
+                count.saturating_add(1),
+            ))
+            .await?;
+        self.calls.record_items(items.len());
+        let records: Vec<Record> = items
+            .iter()
+            .take(count)
+            .map(Record::try_from)
+            .collect::<Result<_, _>>()?;
+        let next = (items.len() > count)
+            .then(|| records.last().map(|r| r.id.clone()))
+            .flatten();
+        Ok(Page {
+            total,
+            records,
+            next,
+        })
     }
 
     /// The records a lookup names, before filtering.
@@ -246,6 +388,7 @@ impl DynamoStore {
             }
         };
         let (items, more) = self.query_items(query).await?;
+        self.calls.record_items(items.len());
         over_budget(more)?;
         Ok(items
             .iter()

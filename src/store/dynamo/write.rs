@@ -4,9 +4,11 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
-use super::items::{self, Item, guard_item, guard_key, resource_item, resource_key};
+use super::items::{self, Item, counter_key, guard_item, guard_key, resource_item, resource_key};
 use super::membership::Planned;
 use super::{DynamoStore, TxError, build_error, keys, translate};
 use crate::scim::schema::ResourceKind;
@@ -131,6 +133,29 @@ pub(super) fn check(table: &str, key: Item, c: Cond) -> StoreResult<TransactWrit
         .build())
 }
 
+/// A transactional `ADD n :delta` on one randomly chosen shard of the kind's counter. It rides
+/// in the same transaction as the create or delete it counts, so a create refused by a guard
+/// (or a delete that finds nothing) never changes the count. Unconditional: it cannot be the
+/// action that cancels a transaction.
+pub(super) fn count_change(
+    table: &str,
+    tenant: &TenantId,
+    kind: ResourceKind,
+    delta: i64,
+) -> StoreResult<TransactWriteItem> {
+    // A failing OS random source only concentrates writers on shard 0; the count stays exact.
+    let shard = getrandom::u32().unwrap_or(0) % keys::COUNTER_SHARDS;
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(counter_key(tenant, kind, shard)))
+        .update_expression("ADD #n :delta")
+        .expression_attribute_names("#n", keys::COUNT)
+        .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().update(update).build())
+}
+
 /// What the first actions of a resource transaction are, so a failed index can be named.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Head {
@@ -165,6 +190,9 @@ impl DynamoStore {
             )?);
             heads.push(Head::NewGuard);
         }
+        // After the named heads: an index past `heads` is never a head failure, and this
+        // action has no condition to fail.
+        head.push(count_change(&self.table, tenant, kind, 1)?);
         let planned = match kind {
             ResourceKind::Group => Planned::adds(members.to_vec()),
             ResourceKind::User => Planned::default(),
@@ -381,6 +409,7 @@ impl DynamoStore {
                 let c = Cond::free_or_owned_by(id);
                 actions.push(delete(&self.table, guard_key(tenant, kind, u), Some(c))?);
             }
+            actions.push(count_change(&self.table, tenant, kind, -1)?);
             match self.transact(actions).await {
                 Ok(()) => {
                     self.delete_memberships(tenant, kind, id).await?;
