@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// comes from `SCIM_TOKEN` (or is generated and printed).
     #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
     pub token_secret_id: Option<String>,
+    /// Key that signs paging cursors; every instance serving one table needs the same one
+    /// (default: random per process, fine for a single local server).
+    #[arg(long, env = "SCIM_CURSOR_KEY", hide_env_values = true)]
+    pub cursor_key: Option<String>,
     /// Tenant id every key is prefixed with.
     #[arg(long, env = "SCIM_TENANT", default_value = "default")]
     pub tenant: String,
@@ -92,6 +96,7 @@ impl Default for ServeArgs {
             table: "scim".into(),
             create_table: false,
             token_secret_id: None,
+            cursor_key: None,
             tenant: "default".into(),
         }
     }

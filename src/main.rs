@@ -7,6 +7,7 @@ use clap::Parser;
 use scim_lambda::admin::{CheckOutcome, check_endpoint, rotate_token};
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
 use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind, TokenCommand};
+use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
 use scim_lambda::store::dynamo::DynamoStore;
 use scim_lambda::store::memory::MemoryStore;
@@ -92,7 +93,15 @@ async fn serve(args: ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
 }
 
 fn state<S: Store>(store: S, tenant: TenantId, tokens: Tokens, args: &ServeArgs) -> AppState<S> {
-    AppState::new(Service::new(store, tenant), tokens, &args.base_path)
+    let mut service = Service::new(store, tenant);
+    match &args.cursor_key {
+        Some(key) => service = service.with_cursor_key(CursorKey::derive(key.as_bytes())),
+        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
+            tracing::warn!("SCIM_CURSOR_KEY is not set: cursors will not work across instances");
+        }
+        None => {}
+    }
+    AppState::new(service, tokens, &args.base_path)
         .with_public_url(args.public_url.as_deref())
         .with_metrics(std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some())
 }
