@@ -5,16 +5,20 @@
 //! into JSON with the request's base URL and projection.
 
 mod error;
+mod if_match;
 mod keys;
+mod list;
 mod plan;
+mod relations;
 mod resource;
 mod use_cases;
 
 pub use error::{Error, Result};
+pub use if_match::IfMatch;
 pub use keys::index_keys;
+pub use list::ListPage;
 pub use plan::plan;
 pub use resource::Resource;
-pub use use_cases::{IfMatch, ListPage};
 
 use crate::scim::cursor::CursorKey;
 use crate::store::{Store, TenantId};

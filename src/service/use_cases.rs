@@ -5,68 +5,14 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::IfMatch;
 use super::resource::etag;
-use super::{
-    Error, MAX_MEMBERS_IN_RESPONSE, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys, plan,
-};
-use crate::scim;
-use crate::scim::cursor::{self, CursorScope};
-use crate::scim::list::ListParams;
+use super::{Error, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource::prepare;
 use crate::scim::schema::ResourceKind;
-use crate::store::{Deleted, MemberChange, Members, PageRequest, Query, Record, Store, StoreError};
-
-/// Most groups listed in a user's `groups` attribute.
-const MAX_GROUPS_IN_RESPONSE: usize = 1000;
-
-/// One page of a listing, as the service returns it.
-#[derive(Debug)]
-pub struct ListPage {
-    /// Matches over all pages (`totalResults`).
-    pub total: u64,
-    /// This page.
-    pub resources: Vec<Resource>,
-    /// Cursor paging: the `nextCursor` of the next page; `None` on the last page and in index
-    /// paging.
-    pub next_cursor: Option<String>,
-}
-
-/// The `If-Match` precondition of a write.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IfMatch {
-    /// `*`: any current version.
-    Any,
-    /// One of these versions; an unparseable tag is kept as no version at all, so it fails.
-    Versions(Vec<u64>),
-}
-
-impl IfMatch {
-    /// Parses an `If-Match`/`If-None-Match` value: `*`, or a list of (weak) entity tags.
-    pub fn parse(header: &str) -> IfMatch {
-        if header.trim() == "*" {
-            return IfMatch::Any;
-        }
-        let versions = header
-            .split(',')
-            .filter_map(|tag| {
-                let tag = tag.trim();
-                let tag = tag.strip_prefix("W/").unwrap_or(tag);
-                tag.trim_matches('"').parse::<u64>().ok()
-            })
-            .collect();
-        IfMatch::Versions(versions)
-    }
-
-    /// Whether `version` satisfies it.
-    pub fn matches(&self, version: u64) -> bool {
-        match self {
-            IfMatch::Any => true,
-            IfMatch::Versions(v) => v.contains(&version),
-        }
-    }
-}
+use crate::store::{Deleted, MemberChange, Members, Record, Store, StoreError};
 
 impl<S: Store> Service<S> {
     /// `POST /Users` and `POST /Groups` (RFC 7644 §3.3).
@@ -116,63 +62,6 @@ impl<S: Store> Service<S> {
     ) -> Result<Resource> {
         let record = self.read(kind, id).await?;
         self.resource(kind, record, projection).await
-    }
-
-    /// `GET /Users?...` and `POST /.search`: one page of matches and the total; with
-    /// `cursor`, an RFC 9865 page and the cursor of the next one.
-    ///
-    /// # Errors
-    /// `Scim(invalidFilter)` for filters no plan can answer, `Scim(invalidCursor |
-    /// expiredCursor)` for a cursor this server did not issue for this tenant and query (or
-    /// issued too long ago), `Store(TooMany)` past the scan budget.
-    pub async fn list(&self, kind: ResourceKind, params: &ListParams) -> Result<ListPage> {
-        // The scope hashes the filter as the client sent it, before planning rewrites it.
-        let scope = CursorScope {
-            tenant: self.tenant.as_str(),
-            kind,
-            filter: params.filter.as_ref(),
-        };
-        let now = unix_now();
-        let page = match &params.cursor {
-            None => PageRequest::Index {
-                start_index: params.start_index,
-                count: params.count,
-            },
-            Some(token) => PageRequest::Cursor {
-                after: match token.as_str() {
-                    "" => None,
-                    t => Some(cursor::decode(&self.cursor_key, &scope, t, now)?),
-                },
-                count: params.count,
-            },
-        };
-        let (lookup, filter) = plan(kind, params.filter.clone())?;
-        let query = Query {
-            lookup,
-            filter,
-            sort: params.sort.clone(),
-            page,
-        };
-        let page = self.store.query(&self.tenant, kind, &query).await?;
-        let next_cursor = page
-            .next
-            .map(|id| cursor::encode(&self.cursor_key, &scope, &id, now));
-        // One budget for the whole page: a page of 100 groups of 10,000 members would be a
-        // million member references, far past what one response can carry.
-        let mut budget = MAX_MEMBERS_IN_RESPONSE;
-        let mut resources = Vec::with_capacity(page.records.len());
-        for record in page.records {
-            let r = self
-                .resource_within(kind, record, &params.projection, budget)
-                .await?;
-            budget -= r.members.as_ref().map_or(0, |m| m.ids.len()).min(budget);
-            resources.push(r);
-        }
-        Ok(ListPage {
-            total: page.total,
-            resources,
-            next_cursor,
-        })
     }
 
     /// `PUT /Users/{id}` (RFC 7644 §3.5.1). A group body without `members` keeps the current
@@ -353,69 +242,6 @@ impl<S: Store> Service<S> {
             .await?
             .ok_or_else(not_found)
     }
-
-    /// Loads the relations the projection wants; a member list over the cap is refused.
-    async fn resource(
-        &self,
-        kind: ResourceKind,
-        record: Record,
-        projection: &Projection,
-    ) -> Result<Resource> {
-        self.resource_within(kind, record, projection, MAX_MEMBERS_IN_RESPONSE)
-            .await
-    }
-
-    /// [`Self::resource`] with at most `member_budget` members listed.
-    async fn resource_within(
-        &self,
-        kind: ResourceKind,
-        record: Record,
-        projection: &Projection,
-        member_budget: usize,
-    ) -> Result<Resource> {
-        let relation = match kind {
-            ResourceKind::Group => "members",
-            ResourceKind::User => "groups",
-        };
-        let related = if projection.wants(kind, relation) {
-            let related = match kind {
-                ResourceKind::Group => {
-                    self.store
-                        .members(&self.tenant, &record.id, member_budget)
-                        .await?
-                }
-                ResourceKind::User => {
-                    self.store
-                        .groups_of(&self.tenant, &record.id, MAX_GROUPS_IN_RESPONSE)
-                        .await?
-                }
-            };
-            if related.truncated {
-                return Err(scim::error::Error::too_many(format!(
-                    "{} {} has more {relation} than one response may list; \
-                     ask with excludedAttributes={relation} (or a smaller count)",
-                    kind.name(),
-                    record.id
-                ))
-                .into());
-            }
-            Some(related)
-        } else {
-            None
-        };
-        let (members, groups) = match kind {
-            ResourceKind::Group => (related, None),
-            ResourceKind::User => (None, related),
-        };
-        Ok(Resource {
-            kind,
-            id: record.id,
-            version: record.version,
-            doc: record.doc,
-            members,
-            groups,
-        })
-    }
 }
 
 /// Waits a random time, growing with each attempt, before re-reading after a lost race:
@@ -430,14 +256,6 @@ async fn backoff(attempt: usize) {
 /// store read.
 fn is_our_id(id: &str) -> bool {
     uuid::Uuid::try_parse(id).is_ok()
-}
-
-/// Seconds since the Unix epoch (cursor expiry); a clock before 1970 reads as 0.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
 }
 
 fn now() -> String {

@@ -1,0 +1,36 @@
+//! The `If-Match` / `If-None-Match` preconditions (RFC 7232 with weak tags, RFC 7644 §3.14).
+
+/// The `If-Match` precondition of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// `*`: any current version.
+    Any,
+    /// One of these versions; an unparseable tag is kept as no version at all, so it fails.
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    /// Parses an `If-Match`/`If-None-Match` value: `*`, or a list of (weak) entity tags.
+    pub fn parse(header: &str) -> IfMatch {
+        if header.trim() == "*" {
+            return IfMatch::Any;
+        }
+        let versions = header
+            .split(',')
+            .filter_map(|tag| {
+                let tag = tag.trim();
+                let tag = tag.strip_prefix("W/").unwrap_or(tag);
+                tag.trim_matches('"').parse::<u64>().ok()
+            })
+            .collect();
+        IfMatch::Versions(versions)
+    }
+
+    /// Whether `version` satisfies it.
+    pub fn matches(&self, version: u64) -> bool {
+        match self {
+            IfMatch::Any => true,
+            IfMatch::Versions(v) => v.contains(&version),
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Loading the relations a response asks for: a group's members, a user's groups.
+
+use super::{MAX_MEMBERS_IN_RESPONSE, Resource, Result, Service};
+use crate::scim;
+use crate::scim::projection::Projection;
+use crate::scim::schema::ResourceKind;
+use crate::store::{Record, Store};
+
+/// Most groups listed in a user's `groups` attribute.
+const MAX_GROUPS_IN_RESPONSE: usize = 1000;
+
+impl<S: Store> Service<S> {
+    /// Loads the relations the projection wants; a member list over the cap is refused.
+    pub(super) async fn resource(
+        &self,
+        kind: ResourceKind,
+        record: Record,
+        projection: &Projection,
+    ) -> Result<Resource> {
+        self.resource_within(kind, record, projection, MAX_MEMBERS_IN_RESPONSE)
+            .await
+    }
+
+    /// [`Self::resource`] with at most `member_budget` members listed.
+    pub(super) async fn resource_within(
+        &self,
+        kind: ResourceKind,
+        record: Record,
+        projection: &Projection,
+        member_budget: usize,
+    ) -> Result<Resource> {
+        let relation = match kind {
+            ResourceKind::Group => "members",
+            ResourceKind::User => "groups",
+        };
+        let related = if projection.wants(kind, relation) {
+            let related = match kind {
+                ResourceKind::Group => {
+                    self.store
+                        .members(&self.tenant, &record.id, member_budget)
+                        .await?
+                }
+                ResourceKind::User => {
+                    self.store
+                        .groups_of(&self.tenant, &record.id, MAX_GROUPS_IN_RESPONSE)
+                        .await?
+                }
+            };
+            if related.truncated {
+                return Err(scim::error::Error::too_many(format!(
+                    "{} {} has more {relation} than one response may list; \
+                     ask with excludedAttributes={relation} (or a smaller count)",
+                    kind.name(),
+                    record.id
+                ))
+                .into());
+            }
+            Some(related)
+        } else {
+            None
+        };
+        let (members, groups) = match kind {
+            ResourceKind::Group => (related, None),
+            ResourceKind::User => (None, related),
+        };
+        Ok(Resource {
+            kind,
+            id: record.id,
+            version: record.version,
+            doc: record.doc,
+            members,
+            groups,
+        })
+    }
+}
+
+/// Seconds since the Unix epoch (cursor expiry); a clock before 1970 reads as 0.
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
