@@ -36,8 +36,14 @@ const TOKEN: &str = "bench-token-0123456789";
 /// The four lookups Entra makes on every object, and one filter exercising every construct.
 const FILTERS: &[(&str, &str)] = &[
     ("userName", r#"userName eq "alice@contoso.com""#),
-    ("externalId", r#"externalId eq "0a21f0f2-8d2a-4f8e-bf98-7e1e3e2c9a11""#),
-    ("workEmail", r#"emails[type eq "work"].value eq "alice@contoso.com""#),
+    (
+        "externalId",
+        r#"externalId eq "0a21f0f2-8d2a-4f8e-bf98-7e1e3e2c9a11""#,
+    ),
+    (
+        "workEmail",
+        r#"emails[type eq "work"].value eq "alice@contoso.com""#,
+    ),
     ("displayName", r#"displayName eq "Sales""#),
     (
         "complex",
@@ -164,14 +170,24 @@ fn patches(c: &mut Criterion) {
     let user = user_doc();
     let group = group_doc();
     let cases = [
-        ("legacy-user", legacy_user_patch(), ResourceKind::User, &user),
+        (
+            "legacy-user",
+            legacy_user_patch(),
+            ResourceKind::User,
+            &user,
+        ),
         (
             "compliant-user",
             compliant_user_patch(),
             ResourceKind::User,
             &user,
         ),
-        ("add-50-members", member_add(50), ResourceKind::Group, &group),
+        (
+            "add-50-members",
+            member_add(50),
+            ResourceKind::Group,
+            &group,
+        ),
     ];
     for (name, body, kind, doc) in cases {
         c.bench_function(&format!("patch/parse/{name}"), |b| {
@@ -215,9 +231,10 @@ fn serialise(c: &mut Criterion) {
     c.bench_function("to_json/user/default", |b| {
         b.iter(|| serde_json::to_vec(&user.to_json(base, &all)).unwrap())
     });
-    c.bench_function("to_json/user/attributes=userName,emails,name.familyName", |b| {
-        b.iter(|| serde_json::to_vec(&user.to_json(base, &attrs)).unwrap())
-    });
+    c.bench_function(
+        "to_json/user/attributes=userName,emails,name.familyName",
+        |b| b.iter(|| serde_json::to_vec(&user.to_json(base, &attrs)).unwrap()),
+    );
     c.bench_function("to_json/group-100-members/default", |b| {
         b.iter(|| serde_json::to_vec(&group.to_json(base, &all)).unwrap())
     });
@@ -250,7 +267,10 @@ fn request(method: &str, uri: &str, body: Option<&Value>) -> Request<Body> {
 async fn send(app: &App, req: Request<Body>) -> (u16, bytes::Bytes) {
     let response = app.clone().oneshot(req).await.unwrap();
     let status = response.status().as_u16();
-    (status, response.into_body().collect().await.unwrap().to_bytes())
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
 }
 
 fn router(c: &mut Criterion) {
@@ -293,8 +313,7 @@ fn router(c: &mut Criterion) {
     });
     let miss = format!(
         "/scim/v2/Users?filter={}",
-        form_urlencoded::byte_serialize(br#"userName eq "nobody@contoso.com""#)
-            .collect::<String>()
+        form_urlencoded::byte_serialize(br#"userName eq "nobody@contoso.com""#).collect::<String>()
     );
     c.bench_function("router/GET userName eq (miss)", |b| {
         b.iter(|| rt.block_on(async { send(&app, request("GET", &miss, None)).await }))

@@ -197,7 +197,10 @@ fn spawn(cmd: &str, addr: SocketAddr) -> Child {
         .arg(format!("exec {cmd}"))
         .env("SCIM_LISTEN", addr.to_string())
         .env("SCIM_TOKEN", TOKEN)
-        .env("SCIM_STORE", std::env::var("SCIM_STORE").unwrap_or("memory".into()))
+        .env(
+            "SCIM_STORE",
+            std::env::var("SCIM_STORE").unwrap_or("memory".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(if std::env::var_os("LOADGEN_SERVER_STDERR").is_some() {
@@ -497,7 +500,16 @@ async fn task(w: &World, conn: &mut Conn, rec: &mut Rec, phase: Phase, t: usize)
                     "employeeNumber": format!("{i}"), "department": "Sales"
                 }
             });
-            let r = timed(conn, rec, "user create", Method::POST, "/Users", Some(&body), 201).await;
+            let r = timed(
+                conn,
+                rec,
+                "user create",
+                Method::POST,
+                "/Users",
+                Some(&body),
+                201,
+            )
+            .await;
             match json_of(&r).and_then(|v| v["id"].as_str().map(String::from)) {
                 Some(id) => {
                     let _ = w.user_ids[i].set(id);
@@ -566,7 +578,16 @@ async fn task(w: &World, conn: &mut Conn, rec: &mut Rec, phase: Phase, t: usize)
                 "Operations": [{"op": "Remove", "path": "members", "value": [{"value": uid}]}]
             });
             let path = format!("/Groups/{gid}");
-            timed(conn, rec, "member remove", Method::PATCH, &path, Some(&body), 204).await;
+            timed(
+                conn,
+                rec,
+                "member remove",
+                Method::PATCH,
+                &path,
+                Some(&body),
+                204,
+            )
+            .await;
         }
         Phase::Incremental => {
             let i = t - w.o.groups;
@@ -575,7 +596,8 @@ async fn task(w: &World, conn: &mut Conn, rec: &mut Rec, phase: Phase, t: usize)
                 enc(&format!("userName eq \"{}\"", user_name(i)))
             );
             let r = timed(conn, rec, "user lookup (hit)", Method::GET, &q, None, 200).await;
-            let found = json_of(&r).and_then(|v| v["Resources"][0]["id"].as_str().map(String::from));
+            let found =
+                json_of(&r).and_then(|v| v["Resources"][0]["id"].as_str().map(String::from));
             let Some(id) = found else {
                 if r.is_some() {
                     error(rec, "user lookup (hit)", "no match".into());
@@ -600,7 +622,16 @@ async fn task(w: &World, conn: &mut Conn, rec: &mut Rec, phase: Phase, t: usize)
                     "schemas": [PATCH_OP],
                     "Operations": [{"op": "Replace", "path": "active", "value": "False"}]
                 });
-                timed(conn, rec, "user disable", Method::PATCH, &path, Some(&body), 200).await;
+                timed(
+                    conn,
+                    rec,
+                    "user disable",
+                    Method::PATCH,
+                    &path,
+                    Some(&body),
+                    200,
+                )
+                .await;
             }
         }
         Phase::Lookups => {
@@ -608,11 +639,17 @@ async fn task(w: &World, conn: &mut Conn, rec: &mut Rec, phase: Phase, t: usize)
             let (kind, path) = match t % 3 {
                 0 => (
                     "lookup userName",
-                    format!("/Users?filter={}", enc(&format!("userName eq \"{}\"", user_name(i)))),
+                    format!(
+                        "/Users?filter={}",
+                        enc(&format!("userName eq \"{}\"", user_name(i)))
+                    ),
                 ),
                 1 => (
                     "lookup externalId",
-                    format!("/Users?filter={}", enc(&format!("externalId eq \"{}\"", external_id(i)))),
+                    format!(
+                        "/Users?filter={}",
+                        enc(&format!("externalId eq \"{}\"", external_id(i)))
+                    ),
                 ),
                 _ => match w.uid(i) {
                     Some(id) => ("get by id", format!("/Users/{id}")),
@@ -637,7 +674,12 @@ struct PhaseReport {
     truncated: bool,
 }
 
-async fn run_phase(world: Arc<World>, addr: SocketAddr, server: &Server, phase: Phase) -> PhaseReport {
+async fn run_phase(
+    world: Arc<World>,
+    addr: SocketAddr,
+    server: &Server,
+    phase: Phase,
+) -> PhaseReport {
     let tasks = world.tasks(phase);
     let next = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(world.o.phase_seconds);
@@ -701,7 +743,9 @@ async fn verify(world: &World, addr: SocketAddr) -> (usize, usize, Vec<String>) 
             note(format!("group {g} was not created"), &mut notes);
             continue;
         };
-        let (status, body) = conn.call(Method::GET, &format!("/Groups/{gid}"), None).await;
+        let (status, body) = conn
+            .call(Method::GET, &format!("/Groups/{gid}"), None)
+            .await;
         let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let got: BTreeSet<String> = v["members"]
             .as_array()
@@ -715,7 +759,11 @@ async fn verify(world: &World, addr: SocketAddr) -> (usize, usize, Vec<String>) 
         if status != 200 || got != want {
             wrong += 1;
             note(
-                format!("group {g}: status {status}, {} members, want {}", got.len(), want.len()),
+                format!(
+                    "group {g}: status {status}, {} members, want {}",
+                    got.len(),
+                    want.len()
+                ),
                 &mut notes,
             );
         }
@@ -790,7 +838,11 @@ async fn run_target(o: &Opts, target: &Target) -> TargetReport {
             phase.name(),
             r.requests,
             r.wall.as_secs_f64(),
-            if r.truncated { " (stopped at the phase time limit)" } else { "" }
+            if r.truncated {
+                " (stopped at the phase time limit)"
+            } else {
+                ""
+            }
         );
         phases.push(r);
     }
@@ -869,7 +921,9 @@ fn print_reports(o: &Opts, reports: &[TargetReport]) {
             }
         }
         match &r.verified {
-            Some((checked, 0, _)) => println!("verified: {checked} groups and sampled users, all exact"),
+            Some((checked, 0, _)) => {
+                println!("verified: {checked} groups and sampled users, all exact")
+            }
             Some((checked, wrong, notes)) => {
                 println!("verification FAILED: {wrong} of {checked} wrong");
                 for n in notes {

@@ -33,7 +33,12 @@ struct Db {
 type S = State<Arc<Db>>;
 
 fn scim(status: StatusCode, body: Bytes) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/scim+json")], body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/scim+json")],
+        body,
+    )
+        .into_response()
 }
 
 fn authorised(db: &Db, h: &HeaderMap) -> bool {
@@ -46,7 +51,9 @@ fn authorised(db: &Db, h: &HeaderMap) -> bool {
 /// The quoted value of `attr eq "value"`.
 fn eq_value(query: Option<String>) -> Option<String> {
     let q = query?;
-    let filter = form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "filter")?.1;
+    let filter = form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == "filter")?
+        .1;
     let (_, v) = filter.split_once(" eq ")?;
     Some(v.trim_matches('"').to_ascii_lowercase())
 }
