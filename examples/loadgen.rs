@@ -5,7 +5,7 @@
 //!     --users 20000 --groups 20 --group-size 100 --workers 8 \
 //!     --null  'target/release/examples/null_server' \
 //!     --server scim 'target/release/scim-lambda' \
-//!     --server scim2-server '.venv/bin/python tools/scim2_server.py {port}'
+//!     --server scim2-server '.venv/bin/scim2-server --port {port} --tenant scim --bearer-token loadgen-token-0123456789'
 //! cargo run --release --example loadgen -- coldstart --runs 20 --server scim 'target/release/scim-lambda'
 //! ```
 //!
@@ -869,7 +869,7 @@ fn print_reports(o: &Opts, reports: &[TargetReport]) {
     for r in reports {
         println!("\n== {} ==", r.name);
         println!(
-            "| phase | kind | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |"
+            "| phase | kind | requests | req/s (phase wall) | p50 ms | p90 ms | p99 ms | max ms | errors |"
         );
         println!("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         for p in &r.phases {
