@@ -4,17 +4,29 @@
 //! checks, membership with existence checks). A `std` lock rather than Tokio's: no operation
 //! awaits while holding it, and it is cheaper (tokio-rs/mini-redis `db.rs` makes the same
 //! choice). Operations are counted as the DynamoDB calls they stand for, so costs read alike.
+//!
+//! Memory (docs/performance.md, "Memory store"): a document is kept as its compact JSON text,
+//! not as a `serde_json::Value` tree (whose order-preserving maps cost about four times the
+//! text), and parsed when it is read; each id is one shared `Arc<str>` referenced by the
+//! record, the unique guard, the indexes and the memberships; and an index entry or membership
+//! that names a single id holds it inline instead of in a one-element `BTreeSet`. A stored
+//! Entra user costs about 1.3 KiB instead of about 6 KiB.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use serde_json::Value;
 
 use super::{
-    Call, Calls, Deleted, Lookup, MemberChange, Members, Page, Query, Record, Store, StoreError,
-    StoreResult, TenantId, page_of,
+    Call, Calls, Deleted, IndexKeys, Lookup, MemberChange, Members, Page, PageRequest, Query,
+    Record, Store, StoreError, StoreResult, TenantId, page_of,
 };
 use crate::scim::filter;
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
+
+/// A resource id, shared by every structure that refers to it.
+type Id = Arc<str>;
 
 /// In-memory [`Store`].
 #[derive(Debug, Default)]
@@ -28,19 +40,127 @@ struct Tenant {
     users: Table,
     groups: Table,
     /// group id → member user ids.
-    members: BTreeMap<String, BTreeSet<String>>,
+    members: BTreeMap<Id, BTreeSet<Id>>,
     /// user id → group ids (the reverse index).
-    groups_of: BTreeMap<String, BTreeSet<String>>,
+    groups_of: BTreeMap<Id, IdSet>,
+}
+
+/// A resource as kept: the document as compact JSON text.
+#[derive(Debug)]
+struct Stored {
+    version: u64,
+    doc: Box<[u8]>,
+    keys: IndexKeys,
 }
 
 #[derive(Debug, Default)]
 struct Table {
     /// Records in id order: the stable order of listings.
-    records: BTreeMap<String, Record>,
+    records: BTreeMap<Id, Stored>,
     /// Folded unique name → id.
-    unique: HashMap<String, String>,
-    external_ids: HashMap<String, BTreeSet<String>>,
-    work_emails: HashMap<String, BTreeSet<String>>,
+    unique: HashMap<Box<str>, Id>,
+    external_ids: HashMap<Box<str>, IdSet>,
+    work_emails: HashMap<Box<str>, IdSet>,
+}
+
+/// A set of ids in id order that is usually a single id.
+#[derive(Debug)]
+enum IdSet {
+    One(Id),
+    Many(BTreeSet<Id>),
+}
+
+impl IdSet {
+    fn insert(&mut self, id: Id) -> bool {
+        match self {
+            IdSet::One(one) if *one == id => false,
+            IdSet::One(one) => {
+                let set = BTreeSet::from([Arc::clone(one), id]);
+                *self = IdSet::Many(set);
+                true
+            }
+            IdSet::Many(set) => set.insert(id),
+        }
+    }
+
+    /// Removes `id`; returns whether the set is now empty.
+    fn remove(&mut self, id: &str) -> bool {
+        match self {
+            IdSet::One(one) => &**one == id,
+            IdSet::Many(set) => {
+                set.remove(id);
+                set.is_empty()
+            }
+        }
+    }
+
+    fn iter(&self) -> Box<dyn Iterator<Item = &Id> + '_> {
+        match self {
+            IdSet::One(one) => Box::new(std::iter::once(one)),
+            IdSet::Many(set) => Box::new(set.iter()),
+        }
+    }
+}
+
+fn insert_into<K: Into<Box<str>> + AsRef<str>>(
+    index: &mut HashMap<Box<str>, IdSet>,
+    key: K,
+    id: &Id,
+) {
+    match index.get_mut(key.as_ref()) {
+        Some(set) => {
+            set.insert(Arc::clone(id));
+        }
+        None => {
+            index.insert(key.into(), IdSet::One(Arc::clone(id)));
+        }
+    }
+}
+
+fn remove_from(index: &mut HashMap<Box<str>, IdSet>, key: Option<&str>, id: &str) {
+    if let Some(key) = key {
+        if let Some(ids) = index.get_mut(key) {
+            if ids.remove(id) {
+                index.remove(key);
+            }
+        }
+    }
+}
+
+impl Stored {
+    fn of(record: &Record) -> StoreResult<Stored> {
+        // Serialised into a reused buffer, then copied into an allocation of exactly its
+        // length: a growing `String` shrunk with `into_boxed_str` reallocates and leaves holes
+        // that showed up as RSS growth under a PATCH-heavy sync.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let doc = SCRATCH.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            serde_json::to_writer(&mut *buf, &record.doc)
+                .map(|()| Box::<[u8]>::from(buf.as_slice()))
+                .map_err(|e| StoreError::Internal(Box::new(e)))
+        })?;
+        Ok(Stored {
+            version: record.version,
+            doc,
+            keys: record.keys.clone(),
+        })
+    }
+
+    fn doc(&self) -> StoreResult<Value> {
+        serde_json::from_slice(&self.doc).map_err(|e| StoreError::Internal(Box::new(e)))
+    }
+
+    fn record(&self, id: &str) -> StoreResult<Record> {
+        Ok(Record {
+            id: id.to_string(),
+            version: self.version,
+            doc: self.doc()?,
+            keys: self.keys.clone(),
+        })
+    }
 }
 
 impl Tenant {
@@ -57,57 +177,70 @@ impl Tenant {
         }
     }
 
-    /// Checks that every id to add is an existing user, before anything is written.
-    fn check_members(&self, ids: &[String]) -> StoreResult<()> {
-        match ids.iter().find(|id| !self.users.records.contains_key(*id)) {
-            Some(id) => Err(StoreError::MissingMember { id: id.clone() }),
-            None => Ok(()),
-        }
+    /// Checks that every id to add is an existing user, before anything is written; returns
+    /// the shared ids.
+    fn check_members(&self, ids: &[String]) -> StoreResult<Vec<Id>> {
+        ids.iter()
+            .map(|id| match self.users.records.get_key_value(id.as_str()) {
+                Some((shared, _)) => Ok(Arc::clone(shared)),
+                None => Err(StoreError::MissingMember { id: id.clone() }),
+            })
+            .collect()
     }
 
-    fn apply_members(&mut self, group_id: &str, change: &MemberChange) {
-        let current = self.members.entry(group_id.to_string()).or_default();
-        let mut removed: Vec<String> = Vec::new();
+    fn apply_members(&mut self, group_id: &Id, change: &MemberChange, add: Vec<Id>) {
+        let current = self.members.entry(Arc::clone(group_id)).or_default();
+        let mut removed: Vec<Id> = Vec::new();
         if change.clear {
             removed.extend(std::mem::take(current));
         }
         for id in &change.remove {
-            if current.remove(id) {
-                removed.push(id.clone());
+            if let Some(id) = current.take(id.as_str()) {
+                removed.push(id);
             }
         }
         let mut added = Vec::new();
-        for id in &change.add {
-            if current.insert(id.clone()) {
-                added.push(id.clone());
+        for id in add {
+            if current.insert(Arc::clone(&id)) {
+                added.push(id);
             }
         }
         for uid in removed {
             if let Some(groups) = self.groups_of.get_mut(&uid) {
-                groups.remove(group_id);
+                if groups.remove(group_id) {
+                    self.groups_of.remove(&uid);
+                }
             }
         }
         for uid in added {
-            self.groups_of
-                .entry(uid)
-                .or_default()
-                .insert(group_id.to_string());
+            match self.groups_of.get_mut(&uid) {
+                Some(groups) => {
+                    groups.insert(Arc::clone(group_id));
+                }
+                None => {
+                    self.groups_of.insert(uid, IdSet::One(Arc::clone(group_id)));
+                }
+            }
         }
     }
 
     fn remove_memberships(&mut self, kind: ResourceKind, id: &str) {
         match kind {
             ResourceKind::User => {
-                for gid in self.groups_of.remove(id).unwrap_or_default() {
-                    if let Some(m) = self.members.get_mut(&gid) {
-                        m.remove(id);
+                if let Some(groups) = self.groups_of.remove(id) {
+                    for gid in groups.iter() {
+                        if let Some(m) = self.members.get_mut(gid) {
+                            m.remove(id);
+                        }
                     }
                 }
             }
             ResourceKind::Group => {
                 for uid in self.members.remove(id).unwrap_or_default() {
                     if let Some(g) = self.groups_of.get_mut(&uid) {
-                        g.remove(id);
+                        if g.remove(id) {
+                            self.groups_of.remove(&uid);
+                        }
                     }
                 }
             }
@@ -116,77 +249,72 @@ impl Tenant {
 }
 
 impl Table {
-    fn index(&mut self, record: &Record) {
-        let id = &record.id;
-        if let Some(u) = &record.keys.unique {
-            self.unique.insert(u.clone(), id.clone());
+    fn index(&mut self, id: &Id, keys: &IndexKeys) {
+        if let Some(u) = &keys.unique {
+            self.unique.insert(u.as_str().into(), Arc::clone(id));
         }
-        if let Some(x) = &record.keys.external_id {
-            self.external_ids
-                .entry(x.clone())
-                .or_default()
-                .insert(id.clone());
+        if let Some(x) = &keys.external_id {
+            insert_into(&mut self.external_ids, x.as_str(), id);
         }
-        if let Some(e) = &record.keys.work_email {
-            self.work_emails
-                .entry(e.clone())
-                .or_default()
-                .insert(id.clone());
+        if let Some(e) = &keys.work_email {
+            insert_into(&mut self.work_emails, e.as_str(), id);
         }
     }
 
-    fn unindex(&mut self, record: &Record) {
-        let id = &record.id;
-        if let Some(u) = &record.keys.unique {
-            if self.unique.get(u) == Some(id) {
-                self.unique.remove(u);
+    fn unindex(&mut self, id: &str, keys: &IndexKeys) {
+        if let Some(u) = &keys.unique {
+            if self
+                .unique
+                .get(u.as_str())
+                .is_some_and(|owner| &**owner == id)
+            {
+                self.unique.remove(u.as_str());
             }
         }
-        remove_from(
-            &mut self.external_ids,
-            record.keys.external_id.as_deref(),
-            id,
-        );
-        remove_from(&mut self.work_emails, record.keys.work_email.as_deref(), id);
+        remove_from(&mut self.external_ids, keys.external_id.as_deref(), id);
+        remove_from(&mut self.work_emails, keys.work_email.as_deref(), id);
     }
 
     /// Whether `unique` belongs to a resource other than `id`.
     fn taken(&self, unique: Option<&str>, id: &str) -> bool {
         unique
             .and_then(|u| self.unique.get(u))
-            .is_some_and(|owner| owner != id)
+            .is_some_and(|owner| &**owner != id)
     }
 
-    fn candidates<'a>(&'a self, tenant: &'a Tenant, lookup: &Lookup) -> Vec<&'a Record> {
-        let by_ids = |ids: Option<&'a BTreeSet<String>>| -> Vec<&'a Record> {
-            ids.into_iter()
-                .flatten()
-                .filter_map(|id| self.records.get(id))
-                .collect()
-        };
+    /// The shared id of `id` when it is stored here, else a new one.
+    fn shared_id(&self, id: &str) -> Id {
+        self.records
+            .get_key_value(id)
+            .map_or_else(|| Arc::from(id), |(k, _)| Arc::clone(k))
+    }
+
+    /// Candidates in id order (for an index, the index's id order).
+    fn candidates<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        lookup: &Lookup,
+    ) -> Box<dyn Iterator<Item = (&'a Id, &'a Stored)> + 'a> {
+        let by_ids =
+            move |ids: Option<&'a IdSet>| -> Box<dyn Iterator<Item = (&'a Id, &'a Stored)> + 'a> {
+                Box::new(
+                    ids.into_iter()
+                        .flat_map(IdSet::iter)
+                        .filter_map(move |id| self.records.get_key_value(id)),
+                )
+            };
         match lookup {
-            Lookup::All => self.records.values().collect(),
-            Lookup::Id(id) => self.records.get(id).into_iter().collect(),
-            Lookup::Unique(u) => self
-                .unique
-                .get(u)
-                .and_then(|id| self.records.get(id))
-                .into_iter()
-                .collect(),
-            Lookup::ExternalId(x) => by_ids(self.external_ids.get(x)),
-            Lookup::WorkEmail(e) => by_ids(self.work_emails.get(e)),
-            Lookup::HasMember(uid) => by_ids(tenant.groups_of.get(uid)),
-        }
-    }
-}
-
-fn remove_from(index: &mut HashMap<String, BTreeSet<String>>, key: Option<&str>, id: &str) {
-    if let Some(key) = key {
-        if let Some(ids) = index.get_mut(key) {
-            ids.remove(id);
-            if ids.is_empty() {
-                index.remove(key);
-            }
+            Lookup::All => Box::new(self.records.iter()),
+            Lookup::Id(id) => Box::new(self.records.get_key_value(id.as_str()).into_iter()),
+            Lookup::Unique(u) => Box::new(
+                self.unique
+                    .get(u.as_str())
+                    .and_then(|id| self.records.get_key_value(id))
+                    .into_iter(),
+            ),
+            Lookup::ExternalId(x) => by_ids(self.external_ids.get(x.as_str())),
+            Lookup::WorkEmail(e) => by_ids(self.work_emails.get(e.as_str())),
+            Lookup::HasMember(uid) => by_ids(tenant.groups_of.get(uid.as_str())),
         }
     }
 }
@@ -220,10 +348,12 @@ impl Store for MemoryStore {
         members: &[String],
     ) -> StoreResult<()> {
         self.count(Call::TransactWriteItems);
+        // Serialised before the lock is taken: the lock is held only to check and insert.
+        let stored = Stored::of(&record)?;
         let mut tenants = self.write();
         let t = tenants.entry(tenant.clone()).or_default();
         let table = t.table(kind);
-        if table.records.contains_key(&record.id) {
+        if table.records.contains_key(record.id.as_str()) {
             return Err(StoreError::Internal("duplicate resource id".into()));
         }
         if table.taken(record.keys.unique.as_deref(), &record.id) {
@@ -231,17 +361,13 @@ impl Store for MemoryStore {
                 attribute: kind.unique_attribute(),
             });
         }
-        t.check_members(members)?;
-        let id = record.id.clone();
+        let add = t.check_members(members)?;
+        let id: Id = Arc::from(record.id.as_str());
         let table = t.table_mut(kind);
-        table.index(&record);
-        table.records.insert(id.clone(), record);
+        table.index(&id, &stored.keys);
+        table.records.insert(Arc::clone(&id), stored);
         if kind == ResourceKind::Group {
-            let change = MemberChange {
-                add: members.to_vec(),
-                ..MemberChange::default()
-            };
-            t.apply_members(&id, &change);
+            t.apply_members(&id, &MemberChange::default(), add);
         }
         Ok(())
     }
@@ -253,11 +379,25 @@ impl Store for MemoryStore {
         id: &str,
     ) -> StoreResult<Option<Record>> {
         self.count(Call::GetItem);
-        let tenants = self.read();
-        Ok(tenants
-            .get(tenant)
-            .and_then(|t| t.table(kind).records.get(id))
-            .cloned())
+        // Only the text is copied under the lock; parsing happens after it is released.
+        let found = {
+            let tenants = self.read();
+            tenants
+                .get(tenant)
+                .and_then(|t| t.table(kind).records.get(id))
+                .map(|s| (s.version, s.doc.clone(), s.keys.clone()))
+        };
+        found
+            .map(|(version, doc, keys)| {
+                Ok(Record {
+                    id: id.to_string(),
+                    version,
+                    doc: serde_json::from_slice(&doc)
+                        .map_err(|e| StoreError::Internal(Box::new(e)))?,
+                    keys,
+                })
+            })
+            .transpose()
     }
 
     async fn update(
@@ -268,12 +408,16 @@ impl Store for MemoryStore {
         expected_version: u64,
         members: &MemberChange,
     ) -> StoreResult<()> {
+        let stored = Stored::of(&record)?;
         let unique_changes;
         {
             let mut tenants = self.write();
             let t = tenants.entry(tenant.clone()).or_default();
             let table = t.table(kind);
-            let current = table.records.get(&record.id).ok_or(StoreError::NotFound)?;
+            let current = table
+                .records
+                .get(record.id.as_str())
+                .ok_or(StoreError::NotFound)?;
             if current.version != expected_version {
                 return Err(StoreError::VersionMismatch {
                     current: current.version,
@@ -285,16 +429,16 @@ impl Store for MemoryStore {
                     attribute: kind.unique_attribute(),
                 });
             }
-            t.check_members(&members.add)?;
+            let add = t.check_members(&members.add)?;
             let table = t.table_mut(kind);
-            if let Some(old) = table.records.remove(&record.id) {
-                table.unindex(&old);
+            let id = table.shared_id(&record.id);
+            if let Some(old) = table.records.remove(record.id.as_str()) {
+                table.unindex(&record.id, &old.keys);
             }
-            table.index(&record);
-            let id = record.id.clone();
-            table.records.insert(id.clone(), record);
+            table.index(&id, &stored.keys);
+            table.records.insert(Arc::clone(&id), stored);
             if kind == ResourceKind::Group && !members.is_empty() {
-                t.apply_members(&id, members);
+                t.apply_members(&id, members, add);
             }
         }
         let plain = !unique_changes && members.is_empty();
@@ -330,7 +474,7 @@ impl Store for MemoryStore {
             }
         }
         if let Some(old) = table.records.remove(id) {
-            table.unindex(&old);
+            table.unindex(id, &old.keys);
         }
         t.remove_memberships(kind, id);
         Ok(Deleted::Deleted)
@@ -355,19 +499,43 @@ impl Store for MemoryStore {
                 next: None,
             });
         };
-        let mut matching: Vec<&Record> = t
-            .table(kind)
-            .candidates(t, &query.lookup)
-            .into_iter()
-            .filter(|r| {
-                query
-                    .filter
-                    .as_ref()
-                    .is_none_or(|f| filter::matches(f, kind, &r.doc))
-            })
-            .collect();
+        let table = t.table(kind);
+        let candidates = table.candidates(t, &query.lookup);
+        if let (None, None, PageRequest::Index { start_index, count }) =
+            (&query.filter, &query.sort, &query.page)
+        {
+            let skip = usize::try_from(start_index.get() - 1).unwrap_or(usize::MAX);
+            // Nothing to evaluate: count, then parse only the page (a page of a large listing
+            // costs its size plus a walk to its start, not a copy of every match).
+            let total = match query.lookup {
+                Lookup::All => table.records.len(),
+                _ => table.candidates(t, &query.lookup).count(),
+            };
+            let records = candidates
+                .skip(skip)
+                .take(*count)
+                .map(|(id, s)| s.record(id))
+                .collect::<StoreResult<Vec<_>>>()?;
+            return Ok(Page {
+                total: total as u64,
+                records,
+                next: None,
+            });
+        }
+        let mut matching: Vec<Record> = Vec::new();
+        for (id, stored) in candidates {
+            let record = stored.record(id)?;
+            if query
+                .filter
+                .as_ref()
+                .is_none_or(|f| filter::matches(f, kind, &record.doc))
+            {
+                matching.push(record);
+            }
+        }
+        drop(tenants);
         if let Some(sort) = &query.sort {
-            sort_records(kind, sort, &mut matching, |r: &&Record| &r.doc);
+            sort_records(kind, sort, &mut matching, |r: &Record| &r.doc);
         }
         let total = matching.len() as u64;
         let (records, next) = page_of(&matching, &query.page);
@@ -387,7 +555,10 @@ impl Store for MemoryStore {
         self.count(Call::Query);
         let tenants = self.read();
         Ok(capped(
-            tenants.get(tenant).and_then(|t| t.members.get(group_id)),
+            tenants
+                .get(tenant)
+                .and_then(|t| t.members.get(group_id))
+                .map(|s| Box::new(s.iter()) as Box<dyn Iterator<Item = &Id>>),
             limit,
         ))
     }
@@ -401,7 +572,10 @@ impl Store for MemoryStore {
         self.count(Call::Query);
         let tenants = self.read();
         Ok(capped(
-            tenants.get(tenant).and_then(|t| t.groups_of.get(user_id)),
+            tenants
+                .get(tenant)
+                .and_then(|t| t.groups_of.get(user_id))
+                .map(IdSet::iter),
             limit,
         ))
     }
@@ -411,14 +585,13 @@ impl Store for MemoryStore {
     }
 }
 
-fn capped(ids: Option<&BTreeSet<String>>, limit: usize) -> Members {
-    let ids = ids.map(|s| {
-        s.iter()
-            .take(limit.saturating_add(1))
-            .cloned()
-            .collect::<Vec<_>>()
-    });
-    let mut ids = ids.unwrap_or_default();
+fn capped<'a>(ids: Option<Box<dyn Iterator<Item = &'a Id> + 'a>>, limit: usize) -> Members {
+    let mut ids: Vec<String> = ids
+        .into_iter()
+        .flatten()
+        .take(limit.saturating_add(1))
+        .map(|id| id.to_string())
+        .collect();
     let truncated = ids.len() > limit;
     ids.truncate(limit);
     Members { ids, truncated }
