@@ -23,10 +23,9 @@ pub async fn log_request<S: Store>(
     let started = Instant::now();
     let calls_before = state.service.store().calls().snapshot();
     let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    // `MatchedPath` holds an `Arc<str>`: cloning it costs no copy of the route.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let request_id = request
         .extensions()
         .get::<lambda_http::Context>()
