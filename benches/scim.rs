@@ -24,8 +24,8 @@ use scim_lambda::scim::path::{AttrPath, PatchPath};
 use scim_lambda::scim::projection::Projection;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::{Resource, Service};
+use scim_lambda::store::Members;
 use scim_lambda::store::memory::MemoryStore;
-use scim_lambda::store::{Members, TenantId};
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -229,24 +229,42 @@ fn serialise(c: &mut Criterion) {
     let attrs = Projection::parse(Some("userName,emails,name.familyName"), None).unwrap();
     let no_members = Projection::parse(None, Some("members")).unwrap();
     c.bench_function("to_json/user/default", |b| {
-        b.iter(|| serde_json::to_vec(&user.to_json(base, &all)).unwrap())
+        b.iter_batched(
+            || user.clone(),
+            |r| serde_json::to_vec(&r.into_json(base, &all)).unwrap(),
+            BatchSize::SmallInput,
+        )
     });
     c.bench_function(
         "to_json/user/attributes=userName,emails,name.familyName",
-        |b| b.iter(|| serde_json::to_vec(&user.to_json(base, &attrs)).unwrap()),
+        |b| {
+            b.iter_batched(
+                || user.clone(),
+                |r| serde_json::to_vec(&r.into_json(base, &attrs)).unwrap(),
+                BatchSize::SmallInput,
+            )
+        },
     );
     c.bench_function("to_json/group-100-members/default", |b| {
-        b.iter(|| serde_json::to_vec(&group.to_json(base, &all)).unwrap())
+        b.iter_batched(
+            || group.clone(),
+            |r| serde_json::to_vec(&r.into_json(base, &all)).unwrap(),
+            BatchSize::SmallInput,
+        )
     });
     c.bench_function("to_json/group/excludedAttributes=members", |b| {
         let mut g = group.clone();
         g.members = None;
-        b.iter(|| serde_json::to_vec(&g.to_json(base, &no_members)).unwrap())
+        b.iter_batched(
+            || g.clone(),
+            |r| serde_json::to_vec(&r.into_json(base, &no_members)).unwrap(),
+            BatchSize::SmallInput,
+        )
     });
 }
 
 fn test_app() -> App {
-    let service = Arc::new(Service::new(MemoryStore::new(), TenantId::default()));
+    let service = Arc::new(Service::new(MemoryStore::new()));
     let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
     app(AppState::new_shared(service, tokens, "/scim/v2"))
 }

@@ -3,6 +3,9 @@
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
+
+use crate::tenant::TenantId;
 
 /// scim-lambda: a SCIM 2.0 endpoint for Entra ID, Okta and other provisioning clients.
 #[derive(Debug, Parser)]
@@ -40,6 +43,9 @@ pub enum TokenCommand {
         /// The Tenant URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/scim/v2.
         #[arg(long, env = "SCIM_URL")]
         url: String,
+        /// The token to present.
+        #[arg(long, env = "SCIM_TOKEN", hide_env_values = true, value_parser = secret)]
+        token: SecretString,
     },
 }
 
@@ -79,25 +85,31 @@ pub struct ServeArgs {
     pub token_secret_id: Option<String>,
     /// Key that signs paging cursors; every instance serving one table needs the same one
     /// (default: random per process, fine for a single local server).
-    #[arg(long, env = "SCIM_CURSOR_KEY", hide_env_values = true)]
-    pub cursor_key: Option<String>,
-    /// Tenant id every key is prefixed with.
-    #[arg(long, env = "SCIM_TENANT", default_value = "default")]
-    pub tenant: String,
+    #[arg(long, env = "SCIM_CURSOR_KEY", hide_env_values = true, value_parser = secret)]
+    pub cursor_key: Option<SecretString>,
+    /// The bearer token of a local server (without `--token-secret-id`); default: a random
+    /// one, printed once.
+    #[arg(long, env = "SCIM_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub token: Option<SecretString>,
+    /// Build response URLs from `X-Forwarded-Host`/`-Proto`: only behind a proxy you trust
+    /// to set them (otherwise any client could put its own host into `Location`).
+    #[arg(long, env = "SCIM_TRUST_FORWARDED_HEADERS")]
+    pub trust_forwarded_headers: bool,
+    /// The tenant a single-token deployment serves (every key is prefixed with it).
+    #[arg(long, env = "SCIM_TENANT", default_value = "default", value_parser = tenant_id)]
+    pub tenant: TenantId,
 }
 
-impl Default for ServeArgs {
-    fn default() -> Self {
-        ServeArgs {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
-            base_path: "/scim/v2".into(),
-            public_url: None,
-            store: StoreKind::Memory,
-            table: "scim".into(),
-            create_table: false,
-            token_secret_id: None,
-            cursor_key: None,
-            tenant: "default".into(),
-        }
+/// Reads a secret argument; an empty value counts as absent (fail closed, never a token that
+/// matches nothing by accident).
+fn secret(s: &str) -> Result<SecretString, String> {
+    if s.is_empty() {
+        Err("must not be empty".to_string())
+    } else {
+        Ok(SecretString::from(s.to_string()))
     }
+}
+
+fn tenant_id(s: &str) -> Result<TenantId, String> {
+    TenantId::parse(s).map_err(|e| e.to_string())
 }

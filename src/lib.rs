@@ -24,5 +24,7 @@ pub mod http;
 pub mod scim;
 pub mod service;
 pub mod store;
+pub mod tenant;
 
-pub use http::{App, AppState, Tokens, app};
+pub use auth::Tokens;
+pub use http::{App, AppState, app};

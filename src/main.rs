@@ -1,109 +1,163 @@
-//! The binary: reads the configuration, starts tracing, builds the store and the token source
-//! once, and serves the router locally or as a Lambda function.
+//! The binary: reads the configuration once, starts tracing, builds the store and the token
+//! source once, and serves the router locally or as a Lambda function.
 
 use anyhow::Context;
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 use clap::Parser;
 use scim_lambda::admin::{CheckOutcome, check_endpoint, rotate_token};
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
 use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind, TokenCommand};
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
+use scim_lambda::store::Store;
 use scim_lambda::store::dynamo::DynamoStore;
 use scim_lambda::store::memory::MemoryStore;
-use scim_lambda::store::{Store, TenantId};
 use scim_lambda::{AppState, Tokens, app};
 use secrecy::{ExposeSecret, SecretString};
+
+/// Where the process runs, decided once from `AWS_LAMBDA_RUNTIME_API`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// A Lambda function: data must outlive the instance, credentials come from AWS.
+    Lambda,
+    /// A local server on `--listen`.
+    Local,
+}
+
+/// Where the bearer token comes from.
+enum TokenSetting {
+    /// A Secrets Manager secret (its `AWSCURRENT` and `AWSPREVIOUS` versions).
+    SecretsManager(String),
+    /// A fixed token (local runs).
+    Static(SecretString),
+}
+
+/// The configuration, resolved once: every later step reads this, never the environment.
+struct Settings {
+    mode: Mode,
+    store: StoreKind,
+    token: TokenSetting,
+    cursor_key: Option<SecretString>,
+    args: ServeArgs,
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let in_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
-    init_tracing(in_lambda);
-    match cli.command {
-        Some(Command::Serve(args)) => serve(args, in_lambda).await,
-        Some(Command::Token(command)) => token(command).await,
-        None => serve(ServeArgs::parse_from_env(), in_lambda).await,
-    }
-}
-
-trait FromEnv {
-    fn parse_from_env() -> Self;
-}
-
-impl FromEnv for ServeArgs {
-    /// `scim-lambda` alone means `scim-lambda serve`, still honouring the environment.
-    fn parse_from_env() -> Self {
-        #[derive(clap::Parser)]
-        struct Only {
-            #[command(flatten)]
-            args: ServeArgs,
-        }
-        Only::parse_from(["scim-lambda"]).args
-    }
-}
-
-async fn serve(args: ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
-    let tenant = TenantId::parse(&args.tenant).map_err(anyhow::Error::msg)?;
-    // In Lambda the data must outlive the instance: the store is always DynamoDB.
-    let store = if in_lambda {
-        StoreKind::Dynamodb
+    let mode = if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        Mode::Lambda
     } else {
-        args.store
+        Mode::Local
     };
-    let needs_aws = store == StoreKind::Dynamodb || args.token_secret_id.is_some();
+    init_tracing(mode);
+    match cli.command {
+        Some(Command::Serve(args)) => serve(resolve(args, mode)?).await,
+        Some(Command::Token(command)) => token(command).await,
+        None => serve(resolve(serve_args_from_env(), mode)?).await,
+    }
+}
+
+/// `scim-lambda` alone means `scim-lambda serve`, still honouring the environment.
+fn serve_args_from_env() -> ServeArgs {
+    #[derive(clap::Parser)]
+    struct Only {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    Only::parse_from(["scim-lambda"]).args
+}
+
+fn resolve(args: ServeArgs, mode: Mode) -> anyhow::Result<Settings> {
+    // In Lambda the data must outlive the instance: the store is always DynamoDB.
+    let store = match mode {
+        Mode::Lambda => StoreKind::Dynamodb,
+        Mode::Local => args.store,
+    };
+    let token = match (&args.token_secret_id, mode) {
+        (Some(id), _) => TokenSetting::SecretsManager(id.clone()),
+        // Fail closed: a deployed function without a secret would have no credential at all.
+        (None, Mode::Lambda) => {
+            anyhow::bail!("SCIM_TOKEN_SECRET_ID must name the token secret in Lambda")
+        }
+        (None, Mode::Local) => TokenSetting::Static(match &args.token {
+            Some(t) => t.clone(),
+            None => {
+                let t = generate_token().context("generating a token")?;
+                // Printed to the terminal on purpose, once, like an admin console's "Generate".
+                println!(
+                    "SCIM bearer token (set SCIM_TOKEN to choose your own): {}",
+                    t.expose_secret()
+                );
+                t
+            }
+        }),
+    };
+    if args.cursor_key.is_none() && mode == Mode::Lambda {
+        tracing::warn!("SCIM_CURSOR_KEY is not set: cursors will not work across instances");
+    }
+    Ok(Settings {
+        mode,
+        store,
+        token,
+        cursor_key: args.cursor_key.clone(),
+        args,
+    })
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let needs_aws = settings.store == StoreKind::Dynamodb
+        || matches!(settings.token, TokenSetting::SecretsManager(_));
     // Built once, before serving, so warm invocations reuse the clients and their connections.
     let aws = if needs_aws {
         Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
     } else {
         None
     };
-    let tokens = match (&args.token_secret_id, &aws) {
-        (Some(id), Some(config)) => Tokens::SecretsManager(SecretsManagerToken::new(
-            aws_sdk_secretsmanager::Client::new(config),
-            id,
-        )),
-        // Fail closed: a deployed function without a secret would have no credential at all.
-        _ if in_lambda => {
-            anyhow::bail!("SCIM_TOKEN_SECRET_ID must name the token secret in Lambda")
+    let tokens = match (&settings.token, &aws) {
+        (TokenSetting::SecretsManager(id), Some(config)) => Tokens::SecretsManager {
+            source: SecretsManagerToken::new(aws_sdk_secretsmanager::Client::new(config), id),
+            tenant: settings.args.tenant.clone(),
+        },
+        (TokenSetting::Static(token), _) => {
+            Tokens::Static(StaticToken::new(token).for_tenant(settings.args.tenant.clone()))
         }
-        _ => local_token()?,
+        (TokenSetting::SecretsManager(_), None) => {
+            anyhow::bail!("the AWS configuration was not loaded for the token secret")
+        }
     };
-    match (store, &aws) {
-        (StoreKind::Dynamodb, Some(config)) => {
-            let dynamo =
-                DynamoStore::new(aws_sdk_dynamodb::Client::new(config), args.table.clone());
-            if args.create_table {
+    match settings.store {
+        StoreKind::Dynamodb => {
+            let config = aws_config_for_store(aws.as_ref())?;
+            let dynamo = DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(config),
+                settings.args.table.clone(),
+            );
+            if settings.args.create_table {
                 dynamo
                     .create_table_if_missing()
                     .await
                     .context("creating the DynamoDB table")?;
             }
-            run(app(state(dynamo, tenant, tokens, &args)), &args, in_lambda).await
+            run(state(dynamo, tokens, &settings), &settings).await
         }
-        _ => {
-            run(
-                app(state(MemoryStore::new(), tenant, tokens, &args)),
-                &args,
-                in_lambda,
-            )
-            .await
-        }
+        StoreKind::Memory => run(state(MemoryStore::new(), tokens, &settings), &settings).await,
     }
 }
 
-fn state<S: Store>(store: S, tenant: TenantId, tokens: Tokens, args: &ServeArgs) -> AppState<S> {
-    let mut service = Service::new(store, tenant);
-    match &args.cursor_key {
-        Some(key) => service = service.with_cursor_key(CursorKey::derive(key.as_bytes())),
-        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
-            tracing::warn!("SCIM_CURSOR_KEY is not set: cursors will not work across instances");
-        }
-        None => {}
+fn aws_config_for_store(aws: Option<&SdkConfig>) -> anyhow::Result<&SdkConfig> {
+    aws.context("the AWS configuration was not loaded for the DynamoDB store")
+}
+
+fn state<S: Store>(store: S, tokens: Tokens, settings: &Settings) -> AppState<S> {
+    let mut service = Service::new(store);
+    if let Some(key) = &settings.cursor_key {
+        service = service.with_cursor_key(CursorKey::derive(key.expose_secret().as_bytes()));
     }
+    let args = &settings.args;
     AppState::new(service, tokens, &args.base_path)
         .with_public_url(args.public_url.as_deref())
-        .with_metrics(std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some())
+        .with_trusted_forwarding(args.trust_forwarded_headers)
+        .with_metrics(settings.mode == Mode::Lambda)
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
@@ -119,43 +173,24 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        TokenCommand::Check { url } => {
-            let token =
-                std::env::var("SCIM_TOKEN").context("set SCIM_TOKEN to the token to check")?;
-            match check_endpoint(&url, &SecretString::from(token)).await {
-                CheckOutcome::Ok => {
-                    println!(
-                        "OK: {url} answered Entra's Test Connection probe with an empty ListResponse."
-                    );
-                    Ok(())
-                }
-                CheckOutcome::Problem(why) => anyhow::bail!(why),
+        TokenCommand::Check { url, token } => match check_endpoint(&url, &token).await {
+            CheckOutcome::Ok => {
+                println!(
+                    "OK: {url} answered Entra's Test Connection probe with an empty ListResponse."
+                );
+                Ok(())
             }
-        }
+            CheckOutcome::Problem(why) => anyhow::bail!(why),
+        },
     }
 }
 
-/// `SCIM_TOKEN` from the environment, or a random token printed once.
-fn local_token() -> anyhow::Result<Tokens> {
-    let token = match std::env::var("SCIM_TOKEN") {
-        Ok(t) if !t.is_empty() => SecretString::from(t),
-        _ => {
-            let t = generate_token().context("generating a token")?;
-            // Printed to the terminal on purpose, once, like an admin console's "Generate".
-            println!(
-                "SCIM bearer token (set SCIM_TOKEN to choose your own): {}",
-                t.expose_secret()
-            );
-            t
-        }
-    };
-    Ok(Tokens::Static(StaticToken::new(&token)))
-}
-
-async fn run(app: scim_lambda::App, args: &ServeArgs, in_lambda: bool) -> anyhow::Result<()> {
-    if in_lambda {
+async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Result<()> {
+    let app = app(state);
+    if settings.mode == Mode::Lambda {
         return lambda_http::run(app).await.map_err(|e| anyhow::anyhow!(e));
     }
+    let args = &settings.args;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding {}", args.listen))?;
@@ -173,7 +208,7 @@ async fn run(app: scim_lambda::App, args: &ServeArgs, in_lambda: bool) -> anyhow
         .context("serving")
 }
 
-fn init_tracing(json: bool) {
+fn init_tracing(mode: Mode) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour codes only for a terminal: in a pipe or CloudWatch they are noise and cost time.
@@ -182,9 +217,8 @@ fn init_tracing(json: bool) {
         .with_env_filter(filter)
         .with_ansi(ansi)
         .with_writer(std::io::stderr);
-    if json {
-        builder.json().with_current_span(false).init();
-    } else {
-        builder.compact().init();
+    match mode {
+        Mode::Lambda => builder.json().with_current_span(false).init(),
+        Mode::Local => builder.compact().init(),
     }
 }

@@ -1,19 +1,24 @@
 //! Bearer-token verification, independent of HTTP and of the store.
 //!
-//! A [`TokenSource`] answers one question: is this presented token one of ours? Tokens are kept
-//! as SHA-256 digests and compared in constant time, so neither the comparison's timing nor a
-//! stray `Debug` can leak them. Sources: [`StaticToken`] (local runs, tests) and, in production,
-//! the Secrets Manager source.
+//! Authentication answers "who is calling?" with a [`Principal`] ([`Tokens::authenticate`]).
+//! Underneath, a [`TokenSource`] answers one question: is this presented token one of ours?
+//! Tokens are kept as SHA-256 digests and compared in constant time, so neither the
+//! comparison's timing nor a stray `Debug` can leak them. Sources: [`StaticToken`] (local runs,
+//! tests) and, in production, the Secrets Manager source.
 
 mod digest;
+mod principal;
 pub mod secrets_manager;
 
 pub use digest::TokenDigest;
+pub use principal::{Principal, Tokens};
 pub use secrets_manager::SecretsManagerToken;
 
 use std::future::Future;
 
 use secrecy::SecretString;
+
+use crate::tenant::TenantId;
 
 /// Why a request was not authenticated.
 #[derive(Debug, thiserror::Error)]
@@ -39,17 +44,31 @@ pub trait TokenSource: Send + Sync + 'static {
     fn verify(&self, presented: &str) -> impl Future<Output = Result<(), AuthError>> + Send;
 }
 
-/// One fixed token, e.g. from `SCIM_TOKEN`. An empty token accepts nothing (fail closed).
+/// One fixed token, e.g. from `SCIM_TOKEN`, for one tenant. An empty token accepts nothing
+/// (fail closed).
 pub struct StaticToken {
     digest: Option<TokenDigest>,
+    tenant: TenantId,
 }
 
 impl StaticToken {
-    /// Keeps only the digest of `token`.
+    /// Keeps only the digest of `token`, which names the `default` tenant.
     pub fn new(token: &SecretString) -> Self {
         StaticToken {
             digest: TokenDigest::of_secret(token),
+            tenant: TenantId::default(),
         }
+    }
+
+    /// The same token, naming `tenant` instead.
+    pub fn for_tenant(mut self, tenant: TenantId) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// The tenant this token names.
+    pub fn tenant(&self) -> &TenantId {
+        &self.tenant
     }
 }
 

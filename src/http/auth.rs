@@ -9,13 +9,14 @@ use axum::response::Response;
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::auth::{AuthError, TokenSource};
+use crate::auth::AuthError;
 use crate::store::Store;
 
 /// Longest `Authorization` value considered; longer ones are rejected before any hashing.
 const MAX_AUTHORIZATION_LEN: usize = 4096;
 
-/// Rejects requests without a valid `Authorization: Bearer <token>`.
+/// Rejects requests without a valid `Authorization: Bearer <token>`, and hands the verified
+/// [`Principal`](crate::auth::Principal) to the handlers as a request extension.
 ///
 /// # Errors
 /// 401 for a missing or wrong token, 503 when the token source is unreachable.
@@ -25,8 +26,12 @@ pub async fn require_bearer<S: Store>(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = bearer(&request)?;
-    match state.tokens.verify(token).await {
-        Ok(()) => Ok(next.run(request).await),
+    match state.tokens.authenticate(token).await {
+        Ok(principal) => {
+            let mut request = request;
+            request.extensions_mut().insert(principal);
+            Ok(next.run(request).await)
+        }
         Err(e) => {
             match &e {
                 AuthError::Unavailable(source) => {

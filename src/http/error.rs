@@ -10,12 +10,12 @@ use crate::scim;
 use crate::scim::error::ScimType;
 use crate::scim::urn;
 use crate::service;
-use crate::store::StoreError;
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
 
-/// An error response.
+/// An error response: authentication, a use case, or the request itself. Nothing else
+/// reaches HTTP; in particular no store type (the service translated those).
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Authentication failed (401, or 503 when the token store is down).
@@ -24,9 +24,18 @@ pub enum ApiError {
     /// A use case failed.
     #[error(transparent)]
     Service(#[from] service::Error),
-    /// The request itself is malformed (400s, 404 for unknown routes, 405, 413, 415).
+    /// The request itself is malformed or misdirected.
     #[error(transparent)]
-    Scim(#[from] scim::error::Error),
+    Request(#[from] RequestError),
+}
+
+/// What is wrong with a request before any use case runs.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// A query parameter or the body breaks the protocol (400s), or no endpoint has the path
+    /// (404).
+    #[error(transparent)]
+    Protocol(#[from] scim::error::Error),
     /// The method is not allowed on this endpoint (405).
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -38,107 +47,147 @@ pub enum ApiError {
     UnsupportedMediaType,
 }
 
-/// Status, `scimType`, `detail`, and whether to add `Retry-After` / `WWW-Authenticate`.
+impl From<scim::error::Error> for ApiError {
+    fn from(e: scim::error::Error) -> Self {
+        ApiError::Request(RequestError::Protocol(e))
+    }
+}
+
+/// The class of a failed request, put on the response as an extension so the request log
+/// and the metrics count each class (a lost write race apart from an outage) without
+/// parsing bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// 401.
+    Unauthenticated,
+    /// A 4xx the client must fix.
+    Client,
+    /// 503: concurrent writers kept winning.
+    Contention,
+    /// 503: a dependency is throttling or down.
+    Unavailable,
+    /// 500: a bug.
+    Internal,
+}
+
+impl ErrorClass {
+    /// The metric and log name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Unauthenticated => "unauthenticated",
+            ErrorClass::Client => "client",
+            ErrorClass::Contention => "contention",
+            ErrorClass::Unavailable => "unavailable",
+            ErrorClass::Internal => "internal",
+        }
+    }
+}
+
+/// Status, `scimType`, `detail`, class, and whether to add `Retry-After` / `WWW-Authenticate`.
 struct Mapped {
     status: u16,
     scim_type: Option<ScimType>,
     detail: String,
+    class: ErrorClass,
     retry_after: bool,
     authenticate: bool,
 }
 
 impl Mapped {
-    fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+    fn client(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
         Mapped {
             status,
             scim_type,
             detail: detail.into(),
+            class: ErrorClass::Client,
             retry_after: false,
             authenticate: false,
         }
     }
-    fn unavailable(detail: &str) -> Self {
+    fn protocol(e: &scim::error::Error) -> Self {
+        Mapped::client(e.status, e.scim_type, e.detail.clone())
+    }
+    fn retry(class: ErrorClass, detail: &str) -> Self {
         Mapped {
+            class,
             retry_after: true,
-            ..Mapped::new(503, None, detail)
+            ..Mapped::client(503, None, detail)
         }
     }
     fn internal() -> Self {
-        Mapped::new(500, None, "internal error; it has been logged")
+        Mapped {
+            class: ErrorClass::Internal,
+            ..Mapped::client(500, None, "internal error; it has been logged")
+        }
     }
 }
 
 impl ApiError {
+    /// The one table from errors to responses.
     fn map(&self) -> Mapped {
+        use service::Error as S;
         match self {
             ApiError::Auth(AuthError::Missing | AuthError::Invalid) => Mapped {
+                class: ErrorClass::Unauthenticated,
                 authenticate: true,
-                ..Mapped::new(401, None, "a valid bearer token is required")
+                ..Mapped::client(401, None, "a valid bearer token is required")
             },
-            ApiError::Auth(AuthError::Unavailable(_)) => {
-                Mapped::unavailable("the token store is unavailable; retry")
+            ApiError::Auth(AuthError::Unavailable(_)) => Mapped::retry(
+                ErrorClass::Unavailable,
+                "the token store is unavailable; retry",
+            ),
+            ApiError::Request(RequestError::Protocol(e)) | ApiError::Service(S::Scim(e)) => {
+                Mapped::protocol(e)
             }
-            ApiError::Scim(e) => Mapped::new(e.status, e.scim_type, e.detail.clone()),
-            ApiError::MethodNotAllowed => {
-                Mapped::new(405, None, "method not allowed on this endpoint")
+            ApiError::Request(RequestError::MethodNotAllowed) => {
+                Mapped::client(405, None, "method not allowed on this endpoint")
             }
-            ApiError::PayloadTooLarge(n) => Mapped::new(
+            ApiError::Request(RequestError::PayloadTooLarge(n)) => Mapped::client(
                 413,
                 None,
                 format!("the request body is larger than {n} bytes"),
             ),
-            ApiError::UnsupportedMediaType => Mapped::new(
+            ApiError::Request(RequestError::UnsupportedMediaType) => Mapped::client(
                 415,
                 None,
                 "request bodies must be application/scim+json or application/json",
             ),
-            ApiError::Service(e) => map_service(e),
+            ApiError::Service(S::NotFound { kind, id }) => {
+                Mapped::client(404, None, format!("{} {id} not found", kind.name()))
+            }
+            ApiError::Service(S::PreconditionFailed { current }) => Mapped::client(
+                412,
+                None,
+                format!("the resource has changed; its current version is W/\"{current}\""),
+            ),
+            ApiError::Service(S::Conflict { attribute }) => Mapped::client(
+                409,
+                Some(ScimType::Uniqueness),
+                format!("{attribute} is already in use (compared case-insensitively)"),
+            ),
+            ApiError::Service(S::MissingMember { id }) => Mapped::client(
+                400,
+                Some(ScimType::InvalidValue),
+                format!("member {id} is not an existing User"),
+            ),
+            ApiError::Service(S::TooMany { budget, unit }) => Mapped::client(
+                400,
+                Some(ScimType::TooMany),
+                format!(
+                    "answering needs more than {budget} {unit}; narrow the filter with an \
+                     indexed attribute (userName, externalId, id) or page with a smaller count"
+                ),
+            ),
+            ApiError::Service(S::Contention) => Mapped::retry(
+                ErrorClass::Contention,
+                "the resource is being modified concurrently; retry",
+            ),
+            ApiError::Service(S::Unavailable(_)) => Mapped::retry(
+                ErrorClass::Unavailable,
+                "the directory store is unavailable; retry",
+            ),
+            ApiError::Service(S::Internal(_)) => Mapped::internal(),
         }
-    }
-}
-
-fn map_service(e: &service::Error) -> Mapped {
-    match e {
-        service::Error::Scim(e) => Mapped::new(e.status, e.scim_type, e.detail.clone()),
-        service::Error::NotFound { kind, id } => {
-            Mapped::new(404, None, format!("{} {id} not found", kind.name()))
-        }
-        service::Error::PreconditionFailed { current } => Mapped::new(
-            412,
-            None,
-            format!("the resource has changed; its current version is W/\"{current}\""),
-        ),
-        service::Error::Contention => {
-            Mapped::unavailable("the resource is being modified concurrently; retry")
-        }
-        service::Error::Store(e) => map_store(e),
-    }
-}
-
-fn map_store(e: &StoreError) -> Mapped {
-    match e {
-        StoreError::Uniqueness { attribute } => Mapped::new(
-            409,
-            Some(ScimType::Uniqueness),
-            format!("{attribute} is already in use (compared case-insensitively)"),
-        ),
-        StoreError::NotFound => Mapped::new(404, None, "resource not found"),
-        StoreError::VersionMismatch { current } => Mapped::new(
-            412,
-            None,
-            format!("the resource has changed; its current version is W/\"{current}\""),
-        ),
-        StoreError::MissingMember { id } => Mapped::new(
-            400,
-            Some(ScimType::InvalidValue),
-            format!("member {id} is not an existing User"),
-        ),
-        StoreError::TooMany(detail) => Mapped::new(400, Some(ScimType::TooMany), detail.clone()),
-        StoreError::Throttled { .. } => Mapped::unavailable("the directory store is busy; retry"),
-        StoreError::Unavailable(_) => {
-            Mapped::unavailable("the directory store is unavailable; retry")
-        }
-        StoreError::Internal(_) => Mapped::internal(),
     }
 }
 
@@ -150,6 +199,7 @@ impl IntoResponse for ApiError {
             tracing::error!(status = m.status, error = %error_chain(&self), "request failed");
         }
         let mut response = scim_error(m.status, m.scim_type, &m.detail);
+        response.extensions_mut().insert(m.class);
         let headers = response.headers_mut();
         if m.authenticate {
             headers.insert(
@@ -226,17 +276,17 @@ mod tests {
             ),
             (
                 "method",
-                ApiError::MethodNotAllowed,
+                RequestError::MethodNotAllowed.into(),
                 (405, None, false, false),
             ),
             (
                 "too_large",
-                ApiError::PayloadTooLarge(1),
+                RequestError::PayloadTooLarge(1).into(),
                 (413, None, false, false),
             ),
             (
                 "media_type",
-                ApiError::UnsupportedMediaType,
+                RequestError::UnsupportedMediaType.into(),
                 (415, None, false, false),
             ),
             (
@@ -254,6 +304,28 @@ mod tests {
                 (412, None, false, false),
             ),
             (
+                "conflict",
+                service::Error::Conflict {
+                    attribute: "userName",
+                }
+                .into(),
+                (409, Some("uniqueness"), false, false),
+            ),
+            (
+                "missing_member",
+                service::Error::MissingMember { id: "u".into() }.into(),
+                (400, Some("invalidValue"), false, false),
+            ),
+            (
+                "too_many",
+                service::Error::TooMany {
+                    budget: 10,
+                    unit: "resources scanned",
+                }
+                .into(),
+                (400, Some("tooMany"), false, false),
+            ),
+            (
                 "contention",
                 service::Error::Contention.into(),
                 (503, None, true, false),
@@ -264,49 +336,13 @@ mod tests {
                 (400, Some("noTarget"), false, false),
             ),
             (
-                "uniqueness",
-                service::Error::Store(StoreError::Uniqueness {
-                    attribute: "userName",
-                })
-                .into(),
-                (409, Some("uniqueness"), false, false),
-            ),
-            (
-                "store_not_found",
-                service::Error::Store(StoreError::NotFound).into(),
-                (404, None, false, false),
-            ),
-            (
-                "store_version",
-                service::Error::Store(StoreError::VersionMismatch { current: 1 }).into(),
-                (412, None, false, false),
-            ),
-            (
-                "missing_member",
-                service::Error::Store(StoreError::MissingMember { id: "u".into() }).into(),
-                (400, Some("invalidValue"), false, false),
-            ),
-            (
-                "too_many",
-                service::Error::Store(StoreError::TooMany("x".into())).into(),
-                (400, Some("tooMany"), false, false),
-            ),
-            (
-                "throttled",
-                service::Error::Store(StoreError::Throttled {
-                    retry_after_secs: 1,
-                })
-                .into(),
-                (503, None, true, false),
-            ),
-            (
                 "unavailable",
-                service::Error::Store(StoreError::Unavailable(io())).into(),
+                service::Error::Unavailable(io()).into(),
                 (503, None, true, false),
             ),
             (
                 "internal",
-                service::Error::Store(StoreError::Internal(io())).into(),
+                service::Error::Internal(io()).into(),
                 (500, None, false, false),
             ),
         ];
@@ -316,9 +352,16 @@ mod tests {
     }
 
     #[test]
+    fn contention_is_its_own_class() {
+        let contention: ApiError = service::Error::Contention.into();
+        let outage: ApiError = service::Error::Unavailable("down".into()).into();
+        assert_eq!(contention.map().class, ErrorClass::Contention);
+        assert_eq!(outage.map().class, ErrorClass::Unavailable);
+    }
+
+    #[test]
     fn internal_errors_do_not_leak_details() {
-        let e: ApiError =
-            service::Error::Store(StoreError::Internal("secret table name".into())).into();
+        let e: ApiError = service::Error::Internal("secret table name".into()).into();
         assert!(!e.map().detail.contains("secret"));
     }
 }

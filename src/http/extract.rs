@@ -7,15 +7,18 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
-use super::error::ApiError;
+use super::error::{ApiError, RequestError};
 use super::normalize::MountPrefix;
 use super::state::AppState;
+use crate::auth::{AuthError, Principal};
 use crate::scim::discovery::MAX_BODY_BYTES;
 use crate::scim::error::Error as ScimError;
 use crate::scim::list::ListParams;
 use crate::scim::projection::Projection;
+use crate::scim::schema::ResourceKind;
 use crate::service::IfMatch;
 use crate::store::Store;
+use crate::tenant::TenantId;
 
 /// A JSON request body, parsed with serde whatever the JSON media type (`lambda_http`'s own
 /// `payload()` ignores `application/scim+json`).
@@ -28,7 +31,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
         if !json_content_type(req.headers()) {
-            return Err(ApiError::UnsupportedMediaType);
+            return Err(RequestError::UnsupportedMediaType.into());
         }
         let declared = req
             .headers()
@@ -36,7 +39,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimJson {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-            return Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES));
+            return Err(RequestError::PayloadTooLarge(MAX_BODY_BYTES).into());
         }
         let bytes = read_limited(req.into_body()).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -56,11 +59,31 @@ async fn read_limited(body: Body) -> Result<axum::body::Bytes, ApiError> {
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
                 || e.to_string().contains("length limit");
             if too_large {
-                ApiError::PayloadTooLarge(MAX_BODY_BYTES)
+                RequestError::PayloadTooLarge(MAX_BODY_BYTES).into()
             } else {
                 ScimError::invalid_syntax("the request body could not be read").into()
             }
         })
+}
+
+/// The domain name API Gateway received the request on, from the Lambda request context.
+fn gateway_domain(parts: &Parts) -> Option<&str> {
+    use lambda_http::request::RequestContext;
+    match parts.extensions.get::<RequestContext>()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx.domain_name.as_deref(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+    .filter(|d| is_host(d))
+}
+
+/// Whether a `Host` value is a plain host and optional port (no path, user info or spaces
+/// that would change the URL built from it).
+fn is_host(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 255
+        && h.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
 fn json_content_type(headers: &HeaderMap) -> bool {
@@ -159,7 +182,56 @@ impl<S: Send + Sync> FromRequestParts<S> for Preconditions {
     }
 }
 
+/// The caller, as the auth layer verified it ([`super::auth::require_bearer`] inserts it).
+pub struct Caller(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        // Absent only on a route mounted without the auth layer: refuse rather than guess.
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or(ApiError::Auth(AuthError::Missing))
+    }
+}
+
+/// What a resource handler acts on: the resource type its route was mounted for and the
+/// caller's tenant.
+pub struct Scope {
+    /// The resource type (a request extension set by `resources::router`).
+    pub kind: ResourceKind,
+    /// The tenant of the verified caller.
+    pub tenant: TenantId,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Scope {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Caller(caller) = Caller::from_request_parts(parts, state).await?;
+        let kind = parts
+            .extensions
+            .get::<ResourceKind>()
+            .copied()
+            .ok_or_else(|| ScimError::not_found("no such endpoint"))?;
+        Ok(Scope {
+            kind,
+            tenant: caller.tenant,
+        })
+    }
+}
+
 /// The base URL resources are addressed under, e.g. `https://host/stage/scim/v2`.
+///
+/// Never taken from headers a client controls unless configured to: `SCIM_PUBLIC_URL` first;
+/// in Lambda, the API Gateway request context's domain name (API Gateway routed the request
+/// by it); locally the `Host` header; `X-Forwarded-Host`/`-Proto` only behind a proxy the
+/// operator trusts (`SCIM_TRUST_FORWARDED_HEADERS`). A forged forwarding header would
+/// otherwise put an attacker's host into `Location` and `meta.location`.
 pub struct BaseUrl(pub String);
 
 impl<S: Store> FromRequestParts<AppState<S>> for BaseUrl {
@@ -172,22 +244,32 @@ impl<S: Store> FromRequestParts<AppState<S>> for BaseUrl {
         if let Some(url) = &state.public_url {
             return Ok(BaseUrl(url.to_string()));
         }
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let host = header("x-forwarded-host")
-            .or_else(|| header("host"))
-            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
-            .unwrap_or("localhost");
-        let scheme = header("x-forwarded-proto").unwrap_or(
-            if host.starts_with("127.0.0.1") || host.starts_with("localhost") {
-                "http"
-            } else {
-                "https"
-            },
-        );
         let prefix = parts
             .extensions
             .get::<MountPrefix>()
             .map_or("", |p| p.0.as_str());
+        if let Some(domain) = gateway_domain(parts) {
+            return Ok(BaseUrl(format!(
+                "https://{domain}{prefix}{}",
+                state.base_path
+            )));
+        }
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let forwarded = |name: &str| state.trust_forwarded.then(|| header(name)).flatten();
+        let host = forwarded("x-forwarded-host")
+            .or_else(|| header("host"))
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .filter(|h| is_host(h))
+            .unwrap_or("localhost");
+        let scheme = forwarded("x-forwarded-proto")
+            .filter(|p| matches!(*p, "http" | "https"))
+            .unwrap_or(
+                if host.starts_with("127.0.0.1") || host.starts_with("localhost") {
+                    "http"
+                } else {
+                    "https"
+                },
+            );
         Ok(BaseUrl(format!(
             "{scheme}://{host}{prefix}{}",
             state.base_path

@@ -19,4 +19,4 @@ mod state;
 
 pub use normalize::NormalizePath;
 pub use router::{App, app};
-pub use state::{AppState, Tokens};
+pub use state::AppState;

@@ -13,20 +13,33 @@ use std::task::{Context, Poll};
 use axum::http::{Request, Uri};
 use tower::Service;
 
+use crate::scim::schema::ResourceKind;
+
 /// What stood before the base path (`/prod`), kept as a request extension so responses can
 /// address resources with the same prefix.
 #[derive(Debug, Clone)]
 pub struct MountPrefix(pub String);
 
-/// Endpoint names in their canonical spelling.
-const ENDPOINTS: &[&str] = &[
-    "Users",
-    "Groups",
+/// Endpoint names besides the resource types' (which their descriptors give), in their
+/// canonical spelling.
+const FIXED_ENDPOINTS: &[&str] = &[
     "Schemas",
     "ResourceTypes",
     "ServiceProviderConfig",
     ".search",
 ];
+
+/// The canonical spelling of an endpoint segment.
+fn canonical(segment: &str) -> Option<&'static str> {
+    ResourceKind::from_endpoint(segment)
+        .map(ResourceKind::endpoint)
+        .or_else(|| {
+            FIXED_ENDPOINTS
+                .iter()
+                .copied()
+                .find(|e| e.eq_ignore_ascii_case(segment))
+        })
+}
 
 /// The path-normalising service around the router.
 #[derive(Debug, Clone)]
@@ -92,10 +105,9 @@ pub fn normalize(path: &str, base: &str) -> Option<(String, String)> {
     let mut out = String::from(base.trim_end_matches('/'));
     for (i, segment) in segments[start + base_segments.len()..].iter().enumerate() {
         out.push('/');
-        let canonical = ENDPOINTS.iter().find(|e| e.eq_ignore_ascii_case(segment));
-        match canonical {
+        match canonical(segment) {
             // Only the resource segment (and `/Users/.search`) is a name; ids stay as sent.
-            Some(name) if i == 0 || *name == ".search" => out.push_str(name),
+            Some(name) if i == 0 || name == ".search" => out.push_str(name),
             _ => out.push_str(segment),
         }
     }

@@ -1,141 +1,145 @@
-//! `/Users` and `/Groups`: the same handlers, parameterised by the resource kind.
+//! The resource endpoints (`/Users`, `/Groups`): one set of handlers, mounted once per resource
+//! type with the type as a request extension.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 
 use super::error::ApiError;
-use super::extract::{BaseUrl, ListQuery, Preconditions, ProjectionQuery, ScimJson};
+use super::extract::{BaseUrl, ListQuery, Preconditions, ProjectionQuery, ScimJson, Scope};
 use super::response;
 use super::state::AppState;
 use crate::scim::list::{ListParams, ListResponse};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
-use crate::service::{ListPage, Resource};
+use crate::service::{ListPage, Resource, Written};
 use crate::store::Store;
 
 type Result<T> = std::result::Result<T, ApiError>;
 
-/// The routes of one resource kind, relative to the base path.
+/// The routes of one resource type, relative to the base path.
 pub fn router<S: Store>(kind: ResourceKind) -> Router<AppState<S>> {
-    let collection = format!("/{}", kind.endpoint());
-    let search_path = format!("/{}/.search", kind.endpoint());
-    let item = format!("/{}/{{id}}", kind.endpoint());
+    let endpoint = kind.endpoint();
     Router::new()
+        .route(&format!("/{endpoint}"), get(list::<S>).post(create::<S>))
+        .route(&format!("/{endpoint}/.search"), post(search::<S>))
         .route(
-            &collection,
-            get(move |s, b, q| list::<S>(kind, s, b, q))
-                .post(move |s, b, q, p, body| create::<S>(kind, s, b, q, p, body)),
+            &format!("/{endpoint}/{{id}}"),
+            get(read::<S>)
+                .put(replace::<S>)
+                .patch(patch::<S>)
+                .delete(delete::<S>),
         )
-        .route(
-            &search_path,
-            post(move |s, b, body| search::<S>(kind, s, b, body)),
-        )
-        .route(
-            &item,
-            get(move |s, id, b, q, p| read::<S>(kind, s, id, b, q, p))
-                .put(move |s, id, b, q, p, body| replace::<S>(kind, s, id, b, q, p, body))
-                .patch(move |s, id, b, q, p, body| patch::<S>(kind, s, id, b, q, p, body))
-                .delete(move |s, id, p| delete::<S>(kind, s, id, p)),
-        )
+        .layer(Extension(kind))
 }
 
 /// Renders a page of resources as a ListResponse: with `startIndex` in index paging, with
 /// `nextCursor` (absent on the last page) in cursor paging.
-pub fn list_response(page: &ListPage, params: &ListParams, base: &str) -> Response {
+pub fn list_response(page: ListPage, params: &ListParams, base: &str) -> Response {
     let rendered = page
         .resources
-        .iter()
-        .map(|r| r.to_json(base, &params.projection))
+        .into_iter()
+        .map(|r| r.into_json(base, &params.projection))
         .collect();
     let body = match params.cursor {
         None => ListResponse::new(page.total, params.start_index, rendered),
-        Some(_) => ListResponse::cursor_page(page.total, rendered, page.next_cursor.clone()),
+        Some(_) => ListResponse::cursor_page(page.total, rendered, page.next_cursor),
     };
     response::json(StatusCode::OK, &body)
 }
 
 async fn list<S: Store>(
-    kind: ResourceKind,
     State(state): State<AppState<S>>,
+    Scope { kind, tenant }: Scope,
     BaseUrl(base): BaseUrl,
     ListQuery(params): ListQuery,
 ) -> Result<Response> {
-    let page = state.service.list(kind, &params).await?;
-    Ok(list_response(&page, &params, &base))
+    let page = state.service.list(&tenant, kind, &params).await?;
+    Ok(list_response(page, &params, &base))
 }
 
 async fn search<S: Store>(
-    kind: ResourceKind,
     State(state): State<AppState<S>>,
+    Scope { kind, tenant }: Scope,
     BaseUrl(base): BaseUrl,
     ScimJson(body): ScimJson,
 ) -> Result<Response> {
     let params = ListParams::from_search_request(&body)?;
-    let page = state.service.list(kind, &params).await?;
-    Ok(list_response(&page, &params, &base))
+    let page = state.service.list(&tenant, kind, &params).await?;
+    Ok(list_response(page, &params, &base))
+}
+
+/// How a write is answered: `Location` only for a create; `Prefer: return=minimal` (or a
+/// write the service answers without a body) gives 204 with the `ETag`.
+#[derive(Clone, Copy)]
+enum Answer {
+    Created,
+    Updated,
 }
 
 fn written(
-    status: StatusCode,
-    r: &Resource,
+    answer: Answer,
+    written: Written,
     base: &str,
     projection: &Projection,
-    location: bool,
     minimal: bool,
 ) -> Response {
-    let loc = r.location(base);
-    if minimal {
-        return response::empty(StatusCode::NO_CONTENT, Some(&r.etag()));
-    }
-    let body = r.to_json(base, projection);
-    response::resource(status, &body, &r.etag(), location.then_some(loc.as_str()))
+    let r = match written {
+        Written::Resource(r) if !minimal => r,
+        Written::Resource(r) => return response::empty(StatusCode::NO_CONTENT, Some(&r.etag())),
+        Written::Version(v) => {
+            return response::empty(StatusCode::NO_CONTENT, Some(&Resource::etag_of(v)));
+        }
+    };
+    let etag = r.etag();
+    let (status, location) = match answer {
+        Answer::Created => (StatusCode::CREATED, Some(r.location(base))),
+        Answer::Updated => (StatusCode::OK, None),
+    };
+    let body = r.into_json(base, projection);
+    response::resource(status, &body, &etag, location.as_deref())
 }
 
 async fn create<S: Store>(
-    kind: ResourceKind,
     State(state): State<AppState<S>>,
+    Scope { kind, tenant }: Scope,
     BaseUrl(base): BaseUrl,
     ProjectionQuery(projection): ProjectionQuery,
     pre: Preconditions,
     ScimJson(body): ScimJson,
 ) -> Result<Response> {
-    let created = state.service.create(kind, &body).await?;
+    let created = state.service.create(&tenant, kind, &body).await?;
     Ok(written(
-        StatusCode::CREATED,
-        &created,
+        Answer::Created,
+        Written::Resource(created),
         &base,
         &projection,
-        true,
         pre.minimal,
     ))
 }
 
 async fn read<S: Store>(
-    kind: ResourceKind,
     State(state): State<AppState<S>>,
+    Scope { kind, tenant }: Scope,
     Path(id): Path<String>,
     BaseUrl(base): BaseUrl,
     ProjectionQuery(projection): ProjectionQuery,
     pre: Preconditions,
 ) -> Result<Response> {
-    let r = state.service.get(kind, &id, &projection).await?;
+    let r = state.service.get(&tenant, kind, &id, &projection).await?;
+    let etag = r.etag();
     if pre.if_none_match.is_some_and(|m| m.matches(r.version)) {
-        return Ok(response::empty(StatusCode::NOT_MODIFIED, Some(&r.etag())));
+        return Ok(response::empty(StatusCode::NOT_MODIFIED, Some(&etag)));
     }
-    Ok(response::resource(
-        StatusCode::OK,
-        &r.to_json(&base, &projection),
-        &r.etag(),
-        None,
-    ))
+    let body = r.into_json(&base, &projection);
+    Ok(response::resource(StatusCode::OK, &body, &etag, None))
 }
 
 async fn replace<S: Store>(
-    kind: ResourceKind,
     State(state): State<AppState<S>>,
+    Scope { kind, tenant }: Scope,
     Path(id): Path<String>,
     BaseUrl(base): BaseUrl,
     ProjectionQuery(projection): ProjectionQuery,
@@ -144,60 +148,56 @@ async fn replace<S: Store>(
 ) -> Result<Response> {
     let r = state
         .service
-        .replace(kind, &id, &body, pre.if_match.as_ref(), &projection)
+        .replace(
+            &tenant,
+            kind,
+            &id,
+            &body,
+            pre.if_match.as_ref(),
+            &projection,
+        )
         .await?;
     Ok(written(
-        StatusCode::OK,
-        &r,
+        Answer::Updated,
+        Written::Resource(r),
         &base,
         &projection,
-        false,
         pre.minimal,
     ))
 }
 
-/// A user PATCH answers with the user (Entra's validator reads it); a group PATCH answers 204
-/// unless the client asks for a body with `attributes`/`excludedAttributes`, because its
-/// member list can be large and Entra never reads it back.
 async fn patch<S: Store>(
-    kind: ResourceKind,
     State(state): State<AppState<S>>,
+    Scope { kind, tenant }: Scope,
     Path(id): Path<String>,
     BaseUrl(base): BaseUrl,
     ProjectionQuery(projection): ProjectionQuery,
     pre: Preconditions,
     ScimJson(body): ScimJson,
 ) -> Result<Response> {
-    let wants_body = kind == ResourceKind::User || projection.is_requested();
-    // Without a body to render, the group's members are not loaded at all.
-    let effective = if wants_body {
-        projection.clone()
-    } else {
-        Projection::parse(None, Some("members"))?
-    };
-    let r = state
+    let w = state
         .service
-        .patch(kind, &id, &body, pre.if_match.as_ref(), &effective)
+        .patch(
+            &tenant,
+            kind,
+            &id,
+            &body,
+            pre.if_match.as_ref(),
+            &projection,
+        )
         .await?;
-    Ok(written(
-        StatusCode::OK,
-        &r,
-        &base,
-        &projection,
-        false,
-        pre.minimal || !wants_body,
-    ))
+    Ok(written(Answer::Updated, w, &base, &projection, pre.minimal))
 }
 
 async fn delete<S: Store>(
-    kind: ResourceKind,
     State(state): State<AppState<S>>,
+    Scope { kind, tenant }: Scope,
     Path(id): Path<String>,
     pre: Preconditions,
 ) -> Result<Response> {
     state
         .service
-        .delete(kind, &id, pre.if_match.as_ref())
+        .delete(&tenant, kind, &id, pre.if_match.as_ref())
         .await?;
     Ok(response::empty(StatusCode::NO_CONTENT, None))
 }

@@ -3,7 +3,7 @@
 use axum::Router;
 use axum::middleware::from_fn_with_state;
 
-use super::error::ApiError;
+use super::error::{ApiError, RequestError};
 use super::normalize::NormalizePath;
 use super::state::AppState;
 use super::{auth, discovery, log, resources};
@@ -23,7 +23,7 @@ pub fn app<S: Store>(state: AppState<S>) -> App {
         .merge(resources::router::<S>(ResourceKind::User))
         .merge(resources::router::<S>(ResourceKind::Group))
         .merge(discovery::router::<S>())
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .method_not_allowed_fallback(|| async { ApiError::from(RequestError::MethodNotAllowed) })
         // Unknown paths under the base are still authenticated first: an anonymous caller
         // learns nothing about which endpoints exist.
         .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })

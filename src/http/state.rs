@@ -2,38 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::{AuthError, SecretsManagerToken, StaticToken, TokenSource};
+use crate::auth::Tokens;
 use crate::service::Service;
 use crate::store::Store;
-
-/// The token sources this binary can be configured with.
-///
-/// An enum rather than a second type parameter: the store is the one generic seam, and the
-/// token source is chosen once at start-up.
-pub enum Tokens {
-    /// A fixed token (local runs, tests).
-    Static(StaticToken),
-    /// The `AWSCURRENT` and `AWSPREVIOUS` versions of a Secrets Manager secret (production).
-    SecretsManager(SecretsManagerToken),
-}
-
-impl std::fmt::Debug for Tokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Tokens::Static(_) => f.write_str("Tokens::Static"),
-            Tokens::SecretsManager(_) => f.write_str("Tokens::SecretsManager"),
-        }
-    }
-}
-
-impl TokenSource for Tokens {
-    async fn verify(&self, presented: &str) -> Result<(), AuthError> {
-        match self {
-            Tokens::Static(t) => t.verify(presented).await,
-            Tokens::SecretsManager(t) => t.verify(presented).await,
-        }
-    }
-}
 
 /// Shared state: the service, the token source and the URL settings. Cheap to clone.
 #[derive(Debug)]
@@ -49,6 +20,9 @@ pub struct AppState<S: Store> {
     pub public_url: Option<Arc<str>>,
     /// Whether to print a CloudWatch Embedded Metric Format line per request (in Lambda).
     pub metrics: bool,
+    /// Whether `X-Forwarded-Host`/`-Proto` come from a proxy the operator trusts, and may
+    /// shape the URLs in responses.
+    pub trust_forwarded: bool,
 }
 
 impl<S: Store> Clone for AppState<S> {
@@ -59,6 +33,7 @@ impl<S: Store> Clone for AppState<S> {
             base_path: Arc::clone(&self.base_path),
             public_url: self.public_url.clone(),
             metrics: self.metrics,
+            trust_forwarded: self.trust_forwarded,
         }
     }
 }
@@ -83,12 +58,19 @@ impl<S: Store> AppState<S> {
             base_path: base_path.into(),
             public_url: None,
             metrics: false,
+            trust_forwarded: false,
         }
     }
 
     /// Turns the per-request Embedded Metric Format line on or off.
     pub fn with_metrics(mut self, on: bool) -> Self {
         self.metrics = on;
+        self
+    }
+
+    /// Lets `X-Forwarded-Host`/`-Proto` shape response URLs (behind a trusted proxy only).
+    pub fn with_trusted_forwarding(mut self, on: bool) -> Self {
+        self.trust_forwarded = on;
         self
     }
 

@@ -77,10 +77,7 @@ pub fn resource_types(base_url: &str) -> ListResponse {
 
 /// The resource type with this name (case-insensitive).
 pub fn find_resource_type(name: &str, base_url: &str) -> Option<Value> {
-    ResourceKind::ALL
-        .iter()
-        .find(|k| k.name().eq_ignore_ascii_case(name))
-        .map(|k| resource_type(*k, base_url))
+    ResourceKind::from_name(name).map(|k| resource_type(k, base_url))
 }
 
 /// Every schema this server serves.

@@ -14,8 +14,8 @@ use crate::scim::compat;
 use crate::scim::error::{Error, Result};
 use crate::scim::path::{AttrPath, is_schema_urn};
 use crate::scim::schema::{
-    AttrType, Attribute, CUSTOM_EXTENSION_ATTRIBUTE, Container, Mutability, ResourceKind, get_ci,
-    key_ci,
+    AttrType, Attribute, CUSTOM_EXTENSION_ATTRIBUTE, Container, Mutability, Relation, ResourceKind,
+    get_ci, key_ci,
 };
 
 /// A normalised POST/PUT body.
@@ -123,7 +123,7 @@ pub(crate) fn is_client_writable(attr: &Attribute) -> bool {
 /// Whether `attr` is the group's `members`, which lives in membership items of its own and never
 /// in the stored document (design.md: a 20k-member group must not be one list).
 pub(crate) fn is_member_list(kind: ResourceKind, attr: &Attribute) -> bool {
-    kind == ResourceKind::Group && attr.multi_valued && attr.is("members")
+    kind.has_members() && attr.multi_valued && attr.is(Relation::Members.attribute())
 }
 
 /// The key an attribute is stored under: its canonical name, or the client's name for

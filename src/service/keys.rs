@@ -16,10 +16,11 @@ pub fn index_keys(kind: ResourceKind, doc: &Value) -> IndexKeys {
     IndexKeys {
         unique: text(kind.unique_attribute()).map(fold_case),
         external_id: text("externalId").map(str::to_string),
-        work_email: match kind {
-            ResourceKind::User => work_email(doc).map(fold_case),
-            ResourceKind::Group => None,
-        },
+        work_email: kind
+            .descriptor()
+            .work_email_index
+            .then(|| work_email(doc).map(fold_case))
+            .flatten(),
     }
 }
 

@@ -5,7 +5,7 @@ use super::{MAX_MEMBERS_IN_RESPONSE, Resource, Result, Service, plan};
 use crate::scim::cursor::{self, CursorScope};
 use crate::scim::list::ListParams;
 use crate::scim::schema::ResourceKind;
-use crate::store::{PageRequest, Query, Store};
+use crate::store::{PageRequest, Query, Store, TenantId};
 
 /// One page of a listing, as the service returns it.
 #[derive(Debug)]
@@ -27,10 +27,15 @@ impl<S: Store> Service<S> {
     /// `Scim(invalidFilter)` for filters no plan can answer, `Scim(invalidCursor |
     /// expiredCursor)` for a cursor this server did not issue for this tenant and query (or
     /// issued too long ago), `Store(TooMany)` past the scan budget.
-    pub async fn list(&self, kind: ResourceKind, params: &ListParams) -> Result<ListPage> {
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        params: &ListParams,
+    ) -> Result<ListPage> {
         // The scope hashes the filter as the client sent it, before planning rewrites it.
         let scope = CursorScope {
-            tenant: self.tenant.as_str(),
+            tenant: tenant.as_str(),
             kind,
             filter: params.filter.as_ref(),
         };
@@ -55,7 +60,7 @@ impl<S: Store> Service<S> {
             sort: params.sort.clone(),
             page,
         };
-        let page = self.store.query(&self.tenant, kind, &query).await?;
+        let page = self.store.query(tenant, kind, &query).await?;
         let next_cursor = page
             .next
             .map(|id| cursor::encode(&self.cursor_key, &scope, &id, now));
@@ -65,7 +70,7 @@ impl<S: Store> Service<S> {
         let mut resources = Vec::with_capacity(page.records.len());
         for record in page.records {
             let r = self
-                .resource_within(kind, record, &params.projection, budget)
+                .resource_within(tenant, kind, record, &params.projection, budget)
                 .await?;
             budget -= r.members.as_ref().map_or(0, |m| m.ids.len()).min(budget);
             resources.push(r);

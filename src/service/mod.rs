@@ -11,6 +11,7 @@ mod list;
 mod plan;
 mod relations;
 mod resource;
+mod search;
 mod use_cases;
 
 pub use error::{Error, Result};
@@ -19,9 +20,10 @@ pub use keys::index_keys;
 pub use list::ListPage;
 pub use plan::plan;
 pub use resource::Resource;
+pub use use_cases::Written;
 
 use crate::scim::cursor::CursorKey;
-use crate::store::{Store, TenantId};
+use crate::store::Store;
 
 /// Most members a single response lists. A 100k-member group is over 10 MB of JSON, beyond
 /// Lambda's 6 MB response limit; past this cap a request that asks for members gets 400
@@ -32,22 +34,20 @@ pub const MAX_MEMBERS_IN_RESPONSE: usize = 10_000;
 /// the jittered backoff between them, the last starts at most about 1.2 s after the first.
 pub const MAX_WRITE_ATTEMPTS: usize = 10;
 
-/// The use cases, over one store.
+/// The use cases, over one store. Every use case takes the tenant it acts for from the
+/// caller's [`Principal`](crate::auth::Principal): the service holds no tenant of its own.
 #[derive(Debug)]
 pub struct Service<S: Store> {
     store: S,
-    tenant: TenantId,
     cursor_key: CursorKey,
 }
 
 impl<S: Store> Service<S> {
-    /// A service over `store`, serving the single tenant `tenant`, signing cursors with a key
-    /// random to this process (see [`Service::with_cursor_key`] for deployments of several
-    /// instances).
-    pub fn new(store: S, tenant: TenantId) -> Self {
+    /// A service over `store`, signing cursors with a key random to this process (see
+    /// [`Service::with_cursor_key`] for deployments of several instances).
+    pub fn new(store: S) -> Self {
         Service {
             store,
-            tenant,
             cursor_key: random_cursor_key(),
         }
     }
@@ -64,11 +64,6 @@ impl<S: Store> Service<S> {
     /// The store, for call counts in tests and benchmarks.
     pub fn store(&self) -> &S {
         &self.store
-    }
-
-    /// The tenant served.
-    pub fn tenant(&self) -> &TenantId {
-        &self.tenant
     }
 }
 

@@ -39,10 +39,7 @@ pub fn plan(
     };
     let residual = conjuncts.into_iter().reduce(Filter::and);
     if let Some(r) = &residual {
-        let relation = match kind {
-            ResourceKind::Group => "members",
-            ResourceKind::User => "groups",
-        };
+        let relation = kind.relation().attribute();
         if r.mentions(&|p: &AttrPath| p.urn.is_none() && p.name.eq_ignore_ascii_case(relation)) {
             return Err(ScimError::invalid_filter(format!(
                 "'{relation}' can only be filtered as '{relation}.value eq \"<id>\"' joined with 'and'"
@@ -78,7 +75,7 @@ fn rank(l: &Lookup) -> u8 {
 fn lookup_for(kind: ResourceKind, f: &Filter) -> Option<Lookup> {
     match f {
         Filter::Compare(path, CompareOp::Eq, CompValue::Str(v)) => {
-            if kind == ResourceKind::Group && is_member_value(path) {
+            if kind.has_members() && is_member_value(path) {
                 return Some(Lookup::HasMember(v.clone()));
             }
             let resolved = kind.resolve(path)?;
@@ -92,7 +89,9 @@ fn lookup_for(kind: ResourceKind, f: &Filter) -> Option<Lookup> {
                 _ => None,
             }
         }
-        Filter::ValuePath(path, inner) if kind == ResourceKind::User && path.is("emails") => {
+        Filter::ValuePath(path, inner)
+            if kind.descriptor().work_email_index && path.is("emails") =>
+        {
             work_email(inner).map(|v| Lookup::WorkEmail(fold_case(v)))
         }
         _ => None,

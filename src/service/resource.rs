@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::scim::projection::Projection;
-use crate::scim::schema::ResourceKind;
+use crate::scim::schema::{Relation, ResourceKind};
 use crate::store::Members;
 
 /// A stored resource plus the relations a response asked for.
@@ -29,27 +29,37 @@ impl Resource {
         etag(self.version)
     }
 
+    /// The entity tag of `version`.
+    pub fn etag_of(version: u64) -> String {
+        etag(version)
+    }
+
     /// The resource's URL under `base_url` (e.g. `https://host/scim/v2`).
     pub fn location(&self, base_url: &str) -> String {
         format!("{base_url}/{}/{}", self.kind.endpoint(), self.id)
     }
 
-    /// The JSON representation: the document with `meta.location`, the requested relations,
-    /// and the projection applied.
-    pub fn to_json(&self, base_url: &str, projection: &Projection) -> Value {
-        let mut doc = self.doc.clone();
+    /// The JSON representation, by move: the document with `meta.location`, the requested
+    /// relations, and the projection applied.
+    pub fn into_json(self, base_url: &str, projection: &Projection) -> Value {
+        let location = self.location(base_url);
+        let mut doc = self.doc;
         if let Some(meta) = doc.get_mut("meta").and_then(Value::as_object_mut) {
-            meta.insert("location".into(), self.location(base_url).into());
+            meta.insert("location".into(), location.into());
         }
         if let Some(object) = doc.as_object_mut() {
             if let Some(m) = &self.members {
-                insert_before_meta(object, "members", refs(base_url, "Users", &m.ids, "User"));
+                let users = ResourceKind::with_relation(Relation::MemberOf);
+                let rendered = refs(base_url, users.endpoint(), &m.ids, users.name());
+                insert_before_meta(object, Relation::Members.attribute(), rendered);
             }
             if let Some(g) = &self.groups {
-                insert_before_meta(object, "groups", refs(base_url, "Groups", &g.ids, "direct"));
+                let groups = ResourceKind::with_relation(Relation::Members).endpoint();
+                let rendered = refs(base_url, groups, &g.ids, "direct");
+                insert_before_meta(object, Relation::MemberOf.attribute(), rendered);
             }
         }
-        projection.apply(self.kind, &doc)
+        projection.apply(self.kind, doc)
     }
 }
 

@@ -11,15 +11,29 @@ use super::{Error, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::resource::prepare;
-use crate::scim::schema::ResourceKind;
-use crate::store::{Deleted, MemberChange, Members, Record, Store, StoreError};
+use crate::scim::schema::{PatchAnswer, ResourceKind};
+use crate::store::{Deleted, MemberChange, Members, Record, Store, StoreError, TenantId};
+
+/// What a write answers with.
+#[derive(Debug)]
+pub enum Written {
+    /// The resource as it now is (200).
+    Resource(Resource),
+    /// Only the new version (204 with an `ETag`), per the resource type's [`PatchAnswer`].
+    Version(u64),
+}
 
 impl<S: Store> Service<S> {
     /// `POST /Users` and `POST /Groups` (RFC 7644 §3.3).
     ///
     /// # Errors
     /// Protocol errors of the body, `Store(Uniqueness)` for a taken name, `Store(MissingMember)`.
-    pub async fn create(&self, kind: ResourceKind, body: &Value) -> Result<Resource> {
+    pub async fn create(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        body: &Value,
+    ) -> Result<Resource> {
         let prepared = prepare(kind, body)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = now();
@@ -34,9 +48,9 @@ impl<S: Store> Service<S> {
             doc,
         };
         self.store
-            .create(&self.tenant, kind, record.clone(), &members)
+            .create(tenant, kind, record.clone(), &members)
             .await?;
-        let members = (kind == ResourceKind::Group).then_some(Members {
+        let members = kind.has_members().then_some(Members {
             ids: members,
             truncated: false,
         });
@@ -56,12 +70,13 @@ impl<S: Store> Service<S> {
     /// `NotFound`; `Scim(tooMany)` when the member list is over the response cap.
     pub async fn get(
         &self,
+        tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
         projection: &Projection,
     ) -> Result<Resource> {
-        let record = self.read(kind, id).await?;
-        self.resource(kind, record, projection).await
+        let record = self.read(tenant, kind, id).await?;
+        self.resource(tenant, kind, record, projection).await
     }
 
     /// `PUT /Users/{id}` (RFC 7644 §3.5.1). A group body without `members` keeps the current
@@ -71,6 +86,7 @@ impl<S: Store> Service<S> {
     /// `NotFound`, `PreconditionFailed`, protocol errors, `Store(Uniqueness | MissingMember)`.
     pub async fn replace(
         &self,
+        tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
         body: &Value,
@@ -79,14 +95,14 @@ impl<S: Store> Service<S> {
     ) -> Result<Resource> {
         let prepared = prepare(kind, body)?;
         let change = match prepared.members {
-            Some(add) if kind == ResourceKind::Group => MemberChange {
+            Some(add) if kind.has_members() => MemberChange {
                 clear: true,
                 add,
                 remove: Vec::new(),
             },
             _ => MemberChange::default(),
         };
-        self.write(kind, id, if_match, projection, |current| {
+        self.write(tenant, kind, id, if_match, projection, |current| {
             let created = meta_str(&current.doc, "created");
             let doc = with_id_and_meta(
                 kind,
@@ -104,28 +120,47 @@ impl<S: Store> Service<S> {
     /// `PATCH /Users/{id}` (RFC 7644 §3.5.2). Without `If-Match` the operations are re-applied
     /// to the newest version when another writer wins the race, so no update is lost.
     ///
+    /// What it answers follows the resource type's [`PatchAnswer`]: a group is answered
+    /// without a body (and its members are never loaded) unless `projection` asks for one.
+    ///
     /// # Errors
     /// `NotFound`, `PreconditionFailed`, protocol errors, store errors, `Contention`.
     pub async fn patch(
         &self,
+        tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
         body: &Value,
         if_match: Option<&IfMatch>,
         projection: &Projection,
-    ) -> Result<Resource> {
+    ) -> Result<Written> {
         let request = PatchRequest::parse(body)?;
-        self.write(kind, id, if_match, projection, |current| {
-            let mut doc = current.doc.clone();
-            let delta = request.apply(kind, &mut doc)?;
-            let change = MemberChange {
-                clear: delta.clear,
-                add: delta.add,
-                remove: delta.remove,
-            };
-            Ok((doc, change))
+        let wants_body =
+            kind.descriptor().patch_answer == PatchAnswer::Resource || projection.is_requested();
+        let without_relation;
+        let effective = if wants_body {
+            projection
+        } else {
+            without_relation = Projection::parse(None, Some(kind.relation().attribute()))?;
+            &without_relation
+        };
+        let written = self
+            .write(tenant, kind, id, if_match, effective, |current| {
+                let mut doc = current.doc.clone();
+                let delta = request.apply(kind, &mut doc)?;
+                let change = MemberChange {
+                    clear: delta.clear,
+                    add: delta.add,
+                    remove: delta.remove,
+                };
+                Ok((doc, change))
+            })
+            .await?;
+        Ok(if wants_body {
+            Written::Resource(written)
+        } else {
+            Written::Version(written.version)
         })
-        .await
     }
 
     /// `DELETE /Users/{id}`: the resource, its memberships and its unique name go.
@@ -134,6 +169,7 @@ impl<S: Store> Service<S> {
     /// `NotFound`, `PreconditionFailed`.
     pub async fn delete(
         &self,
+        tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
         if_match: Option<&IfMatch>,
@@ -148,7 +184,7 @@ impl<S: Store> Service<S> {
         let expected = match if_match {
             None | Some(IfMatch::Any) => None,
             Some(m) => {
-                let current = self.read(kind, id).await?;
+                let current = self.read(tenant, kind, id).await?;
                 if !m.matches(current.version) {
                     return Err(Error::PreconditionFailed {
                         current: current.version,
@@ -157,19 +193,17 @@ impl<S: Store> Service<S> {
                 Some(current.version)
             }
         };
-        match self.store.delete(&self.tenant, kind, id, expected).await {
+        match self.store.delete(tenant, kind, id, expected).await {
             Ok(Deleted::Deleted) => Ok(()),
             Ok(Deleted::NotFound) => Err(not_found()),
-            Err(StoreError::VersionMismatch { current }) => {
-                Err(Error::PreconditionFailed { current })
-            }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(Error::about(e, kind, id)),
         }
     }
 
     /// Read, change, write conditionally; on a lost race re-read and re-apply (bounded).
     async fn write(
         &self,
+        tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
         if_match: Option<&IfMatch>,
@@ -180,7 +214,7 @@ impl<S: Store> Service<S> {
             if attempt > 0 {
                 backoff(attempt).await;
             }
-            let current = self.read(kind, id).await?;
+            let current = self.read(tenant, kind, id).await?;
             if let Some(m) = if_match {
                 if !m.matches(current.version) {
                     return Err(Error::PreconditionFailed {
@@ -191,7 +225,7 @@ impl<S: Store> Service<S> {
             let (mut doc, members) = change(&current)?;
             if doc == current.doc && members.is_empty() {
                 // Nothing changes: no write, no new version (Entra re-sends unchanged values).
-                return self.resource(kind, current, projection).await;
+                return self.resource(tenant, kind, current, projection).await;
             }
             let version = current.version + 1;
             set_meta(&mut doc, &now(), version);
@@ -203,33 +237,21 @@ impl<S: Store> Service<S> {
             };
             match self
                 .store
-                .update(
-                    &self.tenant,
-                    kind,
-                    record.clone(),
-                    current.version,
-                    &members,
-                )
+                .update(tenant, kind, record.clone(), current.version, &members)
                 .await
             {
-                Ok(()) => return self.resource(kind, record, projection).await,
+                Ok(()) => return self.resource(tenant, kind, record, projection).await,
                 Err(StoreError::VersionMismatch { current }) if if_match.is_some() => {
                     return Err(Error::PreconditionFailed { current });
                 }
                 Err(StoreError::VersionMismatch { .. }) => continue,
-                Err(StoreError::NotFound) => {
-                    return Err(Error::NotFound {
-                        kind,
-                        id: id.to_string(),
-                    });
-                }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(Error::about(e, kind, id)),
             }
         }
         Err(Error::Contention)
     }
 
-    async fn read(&self, kind: ResourceKind, id: &str) -> Result<Record> {
+    async fn read(&self, tenant: &TenantId, kind: ResourceKind, id: &str) -> Result<Record> {
         let not_found = || Error::NotFound {
             kind,
             id: id.to_string(),
@@ -238,7 +260,7 @@ impl<S: Store> Service<S> {
             return Err(not_found());
         }
         self.store
-            .get(&self.tenant, kind, id)
+            .get(tenant, kind, id)
             .await?
             .ok_or_else(not_found)
     }

@@ -13,7 +13,6 @@ pub mod dynamo;
 pub mod memory;
 
 use std::borrow::Borrow;
-use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU64;
 
@@ -23,50 +22,8 @@ use crate::scim::filter::Filter;
 use crate::scim::schema::ResourceKind;
 
 pub use crate::scim::list::Sort;
+pub use crate::tenant::TenantId;
 pub use calls::{Call, CallCounts, Calls};
-
-/// The tenant every key is prefixed with: one customer directory. Single-tenant deployments use
-/// [`TenantId::default`] (`"default"`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TenantId(String);
-
-impl TenantId {
-    /// Parses a tenant id: 1 to 64 ASCII letters, digits, `-` or `_` (it becomes part of keys,
-    /// where `#` separates fields).
-    ///
-    /// # Errors
-    /// A message naming the rule, when `s` breaks it.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if ok {
-            Ok(TenantId(s.to_string()))
-        } else {
-            Err(format!(
-                "tenant id {s:?} must be 1-64 characters of [A-Za-z0-9_-]"
-            ))
-        }
-    }
-
-    /// The id as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Default for TenantId {
-    fn default() -> Self {
-        TenantId("default".to_string())
-    }
-}
-
-impl fmt::Display for TenantId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The values a resource is indexed by, computed once by the service from the document with
 /// the schema's normalisation rules (so filter, guards and indexes agree).

@@ -9,7 +9,6 @@ use aws_config::BehaviorVersion;
 use scim_lambda::admin::{CheckOutcome, check_endpoint, rotate_token};
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, TokenSource};
 use scim_lambda::service::Service;
-use scim_lambda::store::TenantId;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{AppState, Tokens, app};
 use secrecy::{ExposeSecret, SecretString};
@@ -17,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 async fn serve(token: &str) -> String {
     let tokens = Tokens::Static(StaticToken::new(&SecretString::from(token)));
     let state = AppState::new_shared(
-        Arc::new(Service::new(MemoryStore::new(), TenantId::default())),
+        Arc::new(Service::new(MemoryStore::new())),
         tokens,
         "/scim/v2",
     );

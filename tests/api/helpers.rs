@@ -121,17 +121,18 @@ impl TestApp {
 
     /// Over any store.
     pub fn over<S: Store>(store: S, tenant: TenantId) -> Self {
-        Self::serving(Service::new(store, tenant))
+        Self::serving(Service::new(store), tenant)
     }
 
     /// Over any store, signing cursors with `key` (as every instance of a deployment does).
     pub fn over_with_key<S: Store>(store: S, tenant: TenantId, key: CursorKey) -> Self {
-        Self::serving(Service::new(store, tenant).with_cursor_key(key))
+        Self::serving(Service::new(store).with_cursor_key(key), tenant)
     }
 
-    fn serving<S: Store>(service: Service<S>) -> Self {
+    fn serving<S: Store>(service: Service<S>, tenant: TenantId) -> Self {
         let service = Arc::new(service);
-        let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
+        let tokens =
+            Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)).for_tenant(tenant));
         let state = AppState::new_shared(service, tokens, BASE);
         let calls_of = Arc::clone(&state.service);
         TestApp {

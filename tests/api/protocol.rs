@@ -278,7 +278,39 @@ pub async fn sorting_filters_and_search(app: &TestApp) {
     assert_eq!(later["Resources"][0]["displayName"], "Search Group");
 }
 
+/// `Location` and `meta.location` come from the request's own `Host` (or the configured
+/// public URL), never from a forwarding header a client can forge.
+pub async fn forged_forwarding_headers_do_not_change_urls(app: &TestApp) {
+    let request = with_token(Request::post(format!("{BASE}/Users")))
+        .header("host", "scim.example.com")
+        .header("x-forwarded-host", "attacker.example")
+        .header("x-forwarded-proto", "http")
+        .header("content-type", "application/scim+json")
+        .body(Body::from(user("forged").to_string()))
+        .unwrap();
+    let created = app.raw(request).await.expect(201);
+    let location = created.header("location").unwrap().to_string();
+    assert!(
+        location.starts_with("https://scim.example.com/scim/v2/Users/"),
+        "{location}"
+    );
+    assert_eq!(created.body["meta"]["location"], location.as_str());
+    assert!(!created.body.to_string().contains("attacker"));
+    // A Host that is not a host at all does not become part of a URL either.
+    let request = with_token(Request::get(format!("{BASE}/Users/{}", created.id())))
+        .header("host", "evil.example/path?")
+        .body(Body::empty())
+        .unwrap();
+    let read = app.raw(request).await.expect(200);
+    let location = read.body["meta"]["location"].as_str().unwrap();
+    assert!(
+        location.starts_with("http://localhost/scim/v2/Users/"),
+        "{location}"
+    );
+}
+
 crate::on_every_store!(
+    forged_forwarding_headers_do_not_change_urls,
     d1_malformed_bodies_get_scim_errors,
     d4_application_json_and_no_content_type_are_served,
     d3_d5_unknown_attributes_ignored_and_names_case_insensitive,

@@ -18,7 +18,6 @@ use axum::http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use scim_lambda::auth::StaticToken;
 use scim_lambda::service::Service;
-use scim_lambda::store::TenantId;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
@@ -323,7 +322,7 @@ fn events_dir() -> PathBuf {
 }
 
 fn test_app() -> App {
-    let service = Arc::new(Service::new(MemoryStore::new(), TenantId::default()));
+    let service = Arc::new(Service::new(MemoryStore::new()));
     let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
     app(AppState::new_shared(service, tokens, "/scim/v2"))
 }

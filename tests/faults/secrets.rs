@@ -100,10 +100,13 @@ async fn secrets_manager_down_serves_the_cached_token_and_answers_503_otherwise(
     .with_clock(clock.clone())
     .with_ttl(Duration::from_secs(60))
     .with_grace(Duration::from_secs(600));
-    let service = Arc::new(Service::new(MemoryStore::new(), TenantId::default()));
+    let service = Arc::new(Service::new(MemoryStore::new()));
     let app = app(AppState::new_shared(
         service,
-        Tokens::SecretsManager(tokens),
+        Tokens::SecretsManager {
+            source: tokens,
+            tenant: TenantId::default(),
+        },
         "/scim/v2",
     ));
 

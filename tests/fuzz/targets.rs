@@ -14,7 +14,6 @@ use scim_lambda::scim::path::PatchPath;
 use scim_lambda::scim::resource::prepare;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::Service;
-use scim_lambda::store::TenantId;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
@@ -552,7 +551,7 @@ fn router() {
         .enable_all()
         .build()
         .unwrap();
-    let service = Arc::new(Service::new(MemoryStore::new(), TenantId::default()));
+    let service = Arc::new(Service::new(MemoryStore::new()));
     let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
     let app = app(AppState::new_shared(service, tokens, "/scim/v2"));
     let (users, groups) = rt.block_on(seeded(&app));

@@ -12,8 +12,8 @@ use axum::body::Body;
 use axum::http::Request;
 use scim_lambda::auth::StaticToken;
 use scim_lambda::service::Service;
+use scim_lambda::store::Store;
 use scim_lambda::store::memory::MemoryStore;
-use scim_lambda::store::{Store, TenantId};
 use scim_lambda::{AppState, Tokens, app};
 use secrecy::SecretString;
 use serde_json::json;
@@ -63,7 +63,7 @@ async fn a_full_run_logs_no_token_no_body_and_no_personal_data() {
         .json()
         .init();
 
-    let service = Arc::new(Service::new(MemoryStore::new(), TenantId::default()));
+    let service = Arc::new(Service::new(MemoryStore::new()));
     let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
     let app = app(AppState::new_shared(
         Arc::clone(&service),

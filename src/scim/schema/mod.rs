@@ -7,14 +7,14 @@
 mod enterprise;
 mod group;
 mod resolve;
+mod resource_type;
 mod user;
 
 pub use enterprise::ENTERPRISE_USER_SCHEMA;
 pub use group::GROUP_SCHEMA;
 pub use resolve::{Container, Resolved, container_of, get_ci, key_ci};
+pub use resource_type::{PatchAnswer, Relation, ResourceKind, ResourceType};
 pub use user::USER_SCHEMA;
-
-use crate::scim::urn;
 
 /// Attribute data types (RFC 7643 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,69 +345,6 @@ pub static CUSTOM_EXTENSION_ATTRIBUTE: Attribute = Attribute::string(
     "custom",
     "An attribute of a client-defined extension schema.",
 );
-
-static USER_EXTENSIONS: &[&Schema] = &[&ENTERPRISE_USER_SCHEMA];
-
-/// The two resource types this server serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ResourceKind {
-    /// `/Users`.
-    User,
-    /// `/Groups`.
-    Group,
-}
-
-impl ResourceKind {
-    /// Every kind, in discovery order.
-    pub const ALL: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
-
-    /// The resource type name (`User`), used in `meta.resourceType`.
-    pub fn name(self) -> &'static str {
-        match self {
-            ResourceKind::User => "User",
-            ResourceKind::Group => "Group",
-        }
-    }
-    /// The endpoint segment (`Users`).
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ResourceKind::User => "Users",
-            ResourceKind::Group => "Groups",
-        }
-    }
-    /// The core schema.
-    pub fn schema(self) -> &'static Schema {
-        match self {
-            ResourceKind::User => &USER_SCHEMA,
-            ResourceKind::Group => &GROUP_SCHEMA,
-        }
-    }
-    /// Extension schemas this resource type declares (all optional).
-    pub fn extensions(self) -> &'static [&'static Schema] {
-        match self {
-            ResourceKind::User => USER_EXTENSIONS,
-            ResourceKind::Group => &[],
-        }
-    }
-    /// The known extension with this URN (case-insensitive).
-    pub fn extension(self, urn: &str) -> Option<&'static Schema> {
-        self.extensions()
-            .iter()
-            .copied()
-            .find(|s| s.id.eq_ignore_ascii_case(urn))
-    }
-    /// Whether this kind accepts free-form custom extensions (Entra only maps them onto users).
-    pub fn accepts_custom_extension(self, urn: &str) -> bool {
-        self == ResourceKind::User && urn::is_custom_extension(urn)
-    }
-    /// The attribute whose value must be unique (case-insensitively) within a tenant.
-    pub fn unique_attribute(self) -> &'static str {
-        match self {
-            ResourceKind::User => "userName",
-            ResourceKind::Group => "displayName",
-        }
-    }
-}
 
 /// Case-folds a value for comparisons and keys of `caseExact: false` attributes.
 ///
