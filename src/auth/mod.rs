@@ -94,8 +94,7 @@ impl TokenSource for StaticToken {
 pub fn generate_token() -> Result<SecretString, getrandom::Error> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    Ok(SecretString::from(hex))
+    Ok(SecretString::from(hex::encode(bytes)))
 }
 
 #[cfg(test)]
