@@ -19,7 +19,9 @@
 
 pub mod admin;
 pub mod auth;
+pub mod change;
 pub mod config;
+pub mod feed;
 pub mod http;
 pub mod scim;
 pub mod service;
