@@ -10,6 +10,7 @@
 pub mod calls;
 pub mod checkpoints;
 pub mod dynamo;
+pub mod feed;
 pub mod memory;
 
 use std::borrow::Borrow;

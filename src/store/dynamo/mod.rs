@@ -8,6 +8,7 @@
 //! Split by concern: [`items`] maps records to items, `write` creates, updates and deletes,
 //! `membership` handles member items, `query` answers lookups, `table` creates the table.
 
+mod feed;
 pub mod items;
 pub mod keys;
 mod membership;
