@@ -3,7 +3,7 @@
 //! The PATCH engine (`patch`) and the input normaliser (`resource`) are written against
 //! RFC 7643/7644; wherever a real client sends something the RFC does not allow, or allows with a
 //! meaning that would break that client, they call one of the functions below. Each function
-//! names the client, the behaviour, the case in `entra.md` / `clients.md` and the recorded
+//! names the client, the behaviour, the case in `docs/clients.md` and the recorded
 //! request under `tests/fixtures/` that pins it, so a quirk can be found, tested and, one day,
 //! retired on its own.
 
@@ -31,7 +31,7 @@ pub enum OpName {
 /// Reads an operation name case-insensitively.
 ///
 /// Client: Microsoft Entra ID, legacy dialect (L), sends `"Add"`, `"Replace"`, `"Remove"`; the
-/// RFC 7644 §3.5.2 ABNF spells them in lower case. Cases B10–B13, C6–C8 (entra.md §1.B/§1.C).
+/// RFC 7644 §3.5.2 ABNF spells them in lower case. Cases B10–B13, C6–C8 in docs/clients.md.
 /// Fixtures: `entra/b10_legacy_replace_work_email.json`, `entra/c7_legacy_add_members.json`.
 pub fn op_name(raw: &str) -> Option<OpName> {
     [
@@ -66,8 +66,8 @@ pub fn lenient_bool(value: &Value) -> Option<bool> {
 /// `urn:...:enterprise:2.0:User:employeeNumber`) instead of nested objects; RFC 7644 §3.5.2.1
 /// expects attribute names. A plain name is also a valid path, so reading every key as a path
 /// serves both. The `schemas` key some clients echo is skipped, and a key that is not a path is
-/// an unknown attribute and ignored (entra.md D3). Cases B14 (C), B15, C6 (V). Fixture:
-/// `entra/b14_compliant_pathless_dotted_keys.json`.
+/// an unknown attribute and ignored (case D3 in docs/clients.md). Cases B14 (C), B15, C6 (V).
+/// Fixture: `entra/b14_compliant_pathless_dotted_keys.json`.
 pub fn pathless_key_as_path(key: &str) -> Option<PatchPath> {
     if key.eq_ignore_ascii_case("schemas") {
         return None;
@@ -81,7 +81,7 @@ pub fn pathless_key_as_path(key: &str) -> Option<PatchPath> {
 /// echoing the read-only `id`. RFC 7644 §3.5.2 says read-only attributes cannot be modified;
 /// answering 400 would fail every Okta rename, so read-only (and never-stored write-only)
 /// attributes in a path-less value are ignored. An explicit `path` to them is still a 400
-/// `mutability`. Case: clients.md, Okta "rename PATCH may carry `id`". Fixture:
+/// `mutability`. Case O9 in docs/clients.md. Fixture:
 /// `okta/group_rename_with_id.json`.
 pub fn ignored_in_pathless_value(attr: &Attribute, sub: Option<&Attribute>) -> bool {
     let skipped =

@@ -33,7 +33,7 @@ pub struct Prepared {
 /// Read-only attributes (`id`, `meta`, `groups`, ...) are dropped: RFC 7643 §2.2 says a
 /// client-sent value of a `readOnly` attribute SHALL be ignored. `password` (writeOnly) is dropped
 /// too: this server does not authenticate users and never stores secrets. Unknown attributes and
-/// unknown schema URNs are ignored, never an error (entra.md D3, B6n).
+/// unknown schema URNs are ignored, never an error (cases D3 and B6n in docs/clients.md).
 ///
 /// # Errors
 /// `invalidSyntax` when the body is not an object; `invalidValue` when a value has the wrong type
@@ -121,7 +121,7 @@ pub(crate) fn is_client_writable(attr: &Attribute) -> bool {
 }
 
 /// Whether `attr` is the group's `members`, which lives in membership items of its own and never
-/// in the stored document (design.md: a 20k-member group must not be one list).
+/// in the stored document (a 20k-member group must not be one list: case R2 in docs/clients.md).
 pub(crate) fn is_member_list(kind: ResourceKind, attr: &Attribute) -> bool {
     kind.has_members() && attr.multi_valued && attr.is(Relation::Members.attribute())
 }

@@ -1,4 +1,5 @@
-//! Discovery endpoints (entra.md A3–A5) and their generation from the schema definitions.
+//! Discovery endpoints (cases A3–A5 in `docs/clients.md`) and their generation from the schema
+//! definitions.
 
 use serde_json::json;
 

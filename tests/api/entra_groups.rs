@@ -1,4 +1,4 @@
-//! Replays of Microsoft Entra ID's group traffic (shared `entra.md` §1.C).
+//! Replays of Microsoft Entra ID's group traffic (cases A2 and C1–C11 in `docs/clients.md`).
 
 use serde_json::{Value, json};
 

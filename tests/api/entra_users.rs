@@ -1,5 +1,5 @@
-//! Replays of Microsoft Entra ID's user traffic (shared `entra.md` §1.A–1.B), both PATCH
-//! dialects. Test names carry the case ids.
+//! Replays of Microsoft Entra ID's user traffic (cases A1, A6 and B1–B26 in `docs/clients.md`),
+//! both PATCH dialects. Test names carry the case ids.
 
 use axum::body::Body;
 use axum::http::Request;

@@ -1,6 +1,6 @@
-//! Okta's provisioning sequence (shared `clients.md`): import pages, lookups, create,
-//! deactivate by path-less PATCH or PUT, and group membership by add, filtered remove and
-//! replace-all.
+//! Okta's provisioning sequence (cases O1–O10 in `docs/clients.md`): import pages, lookups,
+//! create, deactivate by path-less PATCH or PUT, and group membership by add, filtered remove
+//! and replace-all.
 
 use serde_json::{Value, json};
 

@@ -3,7 +3,7 @@
 //! What an operation does depends only on what its path resolves to: a multi-valued attribute,
 //! a single-valued complex one, a simple one, a sub-attribute, or the elements a value filter
 //! selects (RFC 7644 §3.5.2.1–3). Attributes unknown to the schema are ignored: Entra fails a
-//! whole user update on one 400 (entra.md D3).
+//! whole user update on one 400 (case D3 in docs/clients.md).
 
 use serde_json::{Map, Value};
 

@@ -2,7 +2,7 @@
 //!
 //! Members are stored as items of their own, so these operations never read or write the group
 //! document: they only fold into a [`MemberDelta`] that the service applies to the membership
-//! items (design.md: adding one member must not load a 20k-member list).
+//! items (adding one member must not load a 20k-member list: case R2 in docs/clients.md).
 
 use serde_json::Value;
 
