@@ -185,5 +185,8 @@ async fn dynamo_feed_under_concurrent_appenders() {
     let reads = scim_lambda::store::Store::calls(&*store)
         .snapshot()
         .get(scim_lambda::store::Call::GetItem);
-    assert!(reads > 180, "{reads} counter reads: no append ever lost a race");
+    assert!(
+        reads > 180,
+        "{reads} counter reads: no append ever lost a race"
+    );
 }

@@ -13,6 +13,7 @@ pub mod items;
 pub mod keys;
 mod membership;
 mod query;
+pub mod stream;
 mod table;
 mod write;
 

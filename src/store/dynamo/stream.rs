@@ -1,0 +1,415 @@
+//! Reading the table's DynamoDB Stream back as [`Change`]s: the store that committed a write
+//! is the one that says what the write was.
+//!
+//! Pure: a stream record (the JSON Lambda receives, or the Streams API's record in the same
+//! shape) goes in, a [`Decoded`] comes out. One record of a resource item is one change: its
+//! new image carries the write's kind ([`CHANGE`]) and, for groups, the member ids the write
+//! added and removed ([`ADDED`], [`REMOVED`]); the changed attribute names and an `active`
+//! flip come from comparing the old and new documents. Membership items, guards, counters and
+//! checkpoints are bookkeeping of a change already described by its resource item, and are
+//! ignored; the feed's own event items are returned so the same function can push them.
+
+use serde_json::Value;
+
+use super::keys;
+use crate::change::{Change, ChangeKind, active_flip, changed_attributes};
+use crate::scim::schema::ResourceKind;
+use crate::store::TenantId;
+
+/// Attribute on a resource item: the kind of the write that produced this version
+/// (`create`, `put`, `patch`).
+pub const CHANGE: &str = "chg";
+/// Attribute on a group item: member ids the write that produced this version added.
+pub const ADDED: &str = "chg_add";
+/// Attribute on a group item: member ids the write that produced this version removed.
+pub const REMOVED: &str = "chg_rem";
+
+/// What a stream record is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// A committed change to a user or group.
+    Change(Change),
+    /// An event the feed stored (its item's insert): to be pushed.
+    Event {
+        /// Its tenant.
+        tenant: TenantId,
+        /// Its position.
+        seq: u64,
+        /// The event document.
+        doc: String,
+    },
+    /// Bookkeeping, or a change the feed does not report.
+    Ignored,
+}
+
+/// A record that is not what this table's stream produces.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed stream record: {0}")]
+pub struct MalformedRecord(&'static str);
+
+/// Decodes one stream record.
+///
+/// # Errors
+/// [`MalformedRecord`] when a record of a resource or event item lacks what the store writes
+/// (a poison record: reported as that record's failure, never blocking the others).
+pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
+    let name = record
+        .get("eventName")
+        .and_then(Value::as_str)
+        .ok_or(MalformedRecord("eventName"))?;
+    let ddb = record.get("dynamodb").ok_or(MalformedRecord("dynamodb"))?;
+    let keys = ddb.get("Keys").ok_or(MalformedRecord("Keys"))?;
+    let pk = string(keys, keys::PK).ok_or(MalformedRecord("pk"))?;
+    let sk = string(keys, keys::SK).ok_or(MalformedRecord("sk"))?;
+    let new = ddb.get("NewImage");
+    let old = ddb.get("OldImage");
+    if let Some((tenant, seq)) = event_key(pk, sk) {
+        if name != "INSERT" {
+            return Ok(Decoded::Ignored);
+        }
+        let doc = new
+            .and_then(|i| string(i, "doc"))
+            .ok_or(MalformedRecord("event doc"))?;
+        return Ok(Decoded::Event {
+            tenant,
+            seq,
+            doc: doc.to_string(),
+        });
+    }
+    let Some((tenant, kind, id)) = resource_key(pk, sk) else {
+        return Ok(Decoded::Ignored);
+    };
+    let committed_ms = ddb
+        .get("ApproximateCreationDateTime")
+        .and_then(Value::as_f64)
+        .map_or(0, |secs| (secs * 1000.0) as u64);
+    let doc_of = |image: Option<&Value>| -> Result<Value, MalformedRecord> {
+        let text = image
+            .and_then(|i| string(i, keys::DOC))
+            .ok_or(MalformedRecord("doc"))?;
+        serde_json::from_str(text).map_err(|_| MalformedRecord("doc json"))
+    };
+    let version_of = |image: Option<&Value>| image.and_then(|i| number(i, keys::VERSION));
+    let (change, before, after) = match name {
+        "INSERT" => (ChangeKind::Created, Value::Null, doc_of(new)?),
+        "MODIFY" => {
+            let kind = new
+                .and_then(|i| string(i, CHANGE))
+                .and_then(ChangeKind::parse)
+                .unwrap_or(ChangeKind::Patched);
+            (kind, doc_of(old)?, doc_of(new)?)
+        }
+        "REMOVE" => (ChangeKind::Deleted, doc_of(old)?, Value::Null),
+        _ => return Err(MalformedRecord("eventName")),
+    };
+    let (added, removed) = match change {
+        ChangeKind::Deleted => (Vec::new(), Vec::new()),
+        _ => (
+            new.map(|i| strings(i, ADDED)).unwrap_or_default(),
+            new.map(|i| strings(i, REMOVED)).unwrap_or_default(),
+        ),
+    };
+    let attributes = match change {
+        ChangeKind::Deleted => Vec::new(),
+        _ => changed_attributes(&before, &after),
+    };
+    let active = match (change, kind.descriptor().relation) {
+        (ChangeKind::Replaced | ChangeKind::Patched, crate::scim::schema::Relation::MemberOf) => {
+            active_flip(&before, &after)
+        }
+        _ => None,
+    };
+    let external_id = match change {
+        ChangeKind::Deleted => &before,
+        _ => &after,
+    }
+    .get("externalId")
+    .and_then(Value::as_str)
+    .map(str::to_string);
+    Ok(Decoded::Change(Change {
+        tenant,
+        kind,
+        id,
+        change,
+        version_before: version_of(old),
+        version_after: version_of(new),
+        attributes,
+        active,
+        added,
+        removed,
+        external_id,
+        committed_ms,
+    }))
+}
+
+/// `T#<t>#USER#<id>` with sort key `USER` (or the group equivalents).
+fn resource_key(pk: &str, sk: &str) -> Option<(TenantId, ResourceKind, String)> {
+    let kind = ResourceKind::ALL
+        .into_iter()
+        .find(|k| keys::kind_word(*k) == sk)?;
+    let rest = pk.strip_prefix("T#")?;
+    let (tenant, rest) = rest.split_once('#')?;
+    let id = rest
+        .strip_prefix(keys::kind_word(kind))?
+        .strip_prefix('#')?;
+    Some((TenantId::parse(tenant).ok()?, kind, id.to_string()))
+}
+
+/// `T#<t>#EVENTS` with sort key `E#<seq>`.
+fn event_key(pk: &str, sk: &str) -> Option<(TenantId, u64)> {
+    let tenant = pk.strip_prefix("T#")?.strip_suffix("#EVENTS")?;
+    let seq = sk.strip_prefix("E#")?.parse().ok()?;
+    Some((TenantId::parse(tenant).ok()?, seq))
+}
+
+/// A string attribute in DynamoDB JSON (`{"S": "..."}`).
+fn string<'a>(image: &'a Value, name: &str) -> Option<&'a str> {
+    image.get(name)?.get("S")?.as_str()
+}
+
+/// A number attribute in DynamoDB JSON (`{"N": "3"}`).
+fn number(image: &Value, name: &str) -> Option<u64> {
+    image.get(name)?.get("N")?.as_str()?.parse().ok()
+}
+
+/// A string set or list of strings in DynamoDB JSON.
+fn strings(image: &Value, name: &str) -> Vec<String> {
+    let Some(value) = image.get(name) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = if let Some(set) = value.get("SS").and_then(Value::as_array) {
+        set.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    } else if let Some(list) = value.get("L").and_then(Value::as_array) {
+        list.iter()
+            .filter_map(|v| v.get("S").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::change::ActiveFlip;
+
+    fn record(name: &str, pk: &str, sk: &str, old: Option<Value>, new: Option<Value>) -> Value {
+        let mut ddb = json!({
+            "Keys": {"pk": {"S": pk}, "sk": {"S": sk}},
+            "ApproximateCreationDateTime": 1_750_000_000.5,
+            "SequenceNumber": "100",
+        });
+        if let Some(o) = old {
+            ddb["OldImage"] = o;
+        }
+        if let Some(n) = new {
+            ddb["NewImage"] = n;
+        }
+        json!({"eventID": "e1", "eventName": name, "dynamodb": ddb})
+    }
+
+    fn user(version: u64, doc: Value, extra: Value) -> Value {
+        let mut image = json!({
+            "pk": {"S": "T#t_a#USER#u1"}, "sk": {"S": "USER"},
+            "id": {"S": "u1"},
+            "version": {"N": version.to_string()},
+            "doc": {"S": doc.to_string()},
+        });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            image[k] = v;
+        }
+        image
+    }
+
+    fn change(d: Decoded) -> Change {
+        match d {
+            Decoded::Change(c) => c,
+            other => panic!("not a change: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn resource_records_become_changes() {
+        let created = change(
+            decode(&record(
+                "INSERT",
+                "T#t_a#USER#u1",
+                "USER",
+                None,
+                Some(user(
+                    1,
+                    json!({"userName": "a", "externalId": "x1"}),
+                    json!({"chg": {"S": "create"}}),
+                )),
+            ))
+            .unwrap(),
+        );
+        assert_eq!(created.change, ChangeKind::Created);
+        assert_eq!(created.tenant.as_str(), "t_a");
+        assert_eq!(created.id, "u1");
+        assert_eq!(created.version_after, Some(1));
+        assert_eq!(created.attributes, ["externalId", "userName"]);
+        assert_eq!(created.external_id.as_deref(), Some("x1"));
+        assert_eq!(created.committed_ms, 1_750_000_000_500);
+
+        let deactivated = change(
+            decode(&record(
+                "MODIFY",
+                "T#t_a#USER#u1",
+                "USER",
+                Some(user(1, json!({"userName": "a", "active": true}), json!({}))),
+                Some(user(
+                    2,
+                    json!({"userName": "a", "active": false}),
+                    json!({"chg": {"S": "patch"}}),
+                )),
+            ))
+            .unwrap(),
+        );
+        assert_eq!(deactivated.change, ChangeKind::Patched);
+        assert_eq!(deactivated.active, Some(ActiveFlip::Deactivated));
+        assert_eq!(deactivated.attributes, ["active"]);
+        assert_eq!(
+            (deactivated.version_before, deactivated.version_after),
+            (Some(1), Some(2))
+        );
+
+        let replaced = change(
+            decode(&record(
+                "MODIFY",
+                "T#t_a#USER#u1",
+                "USER",
+                Some(user(2, json!({"userName": "a"}), json!({}))),
+                Some(user(
+                    3,
+                    json!({"userName": "b"}),
+                    json!({"chg": {"S": "put"}}),
+                )),
+            ))
+            .unwrap(),
+        );
+        assert_eq!(replaced.change, ChangeKind::Replaced);
+
+        let deleted = change(
+            decode(&record(
+                "REMOVE",
+                "T#t_a#USER#u1",
+                "USER",
+                Some(user(
+                    3,
+                    json!({"userName": "b", "externalId": "x1"}),
+                    json!({}),
+                )),
+                None,
+            ))
+            .unwrap(),
+        );
+        assert_eq!(deleted.change, ChangeKind::Deleted);
+        assert_eq!(
+            (deleted.version_before, deleted.version_after),
+            (Some(3), None)
+        );
+        assert_eq!(deleted.external_id.as_deref(), Some("x1"));
+    }
+
+    #[test]
+    fn group_records_carry_the_member_delta() {
+        let group = |version: u64, extra: Value| {
+            let mut image = json!({
+                "pk": {"S": "T#t_a#GROUP#g1"}, "sk": {"S": "GROUP"},
+                "version": {"N": version.to_string()},
+                "doc": {"S": json!({"displayName": "Sales"}).to_string()},
+            });
+            for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+                image[k] = v;
+            }
+            image
+        };
+        let c = change(
+            decode(&record(
+                "MODIFY",
+                "T#t_a#GROUP#g1",
+                "GROUP",
+                Some(group(4, json!({"chg_add": {"SS": ["old"]}}))),
+                Some(group(5, json!({"chg": {"S": "patch"}, "chg_add": {"SS": ["u2", "u1"]}, "chg_rem": {"L": [{"S": "u9"}]}}))),
+            ))
+            .unwrap(),
+        );
+        assert_eq!(c.kind, ResourceKind::Group);
+        assert_eq!(c.added, ["u1", "u2"]);
+        assert_eq!(c.removed, ["u9"]);
+        assert!(c.attributes.is_empty());
+        assert_eq!(c.active, None);
+    }
+
+    #[test]
+    fn bookkeeping_is_ignored_and_events_are_returned() {
+        let rows = [
+            ("INSERT", "T#t_a#GROUP#g1", "MEMBER#u1"),
+            ("INSERT", "T#t_a#UNIQUE#USER#bob", "UNIQUE"),
+            ("MODIFY", "T#t_a#COUNT#USER", "SHARD#3"),
+            ("MODIFY", "T#t_a#FEED", "FEED"),
+            ("INSERT", "T#t_a#EVTXN#x", "EVTXN"),
+            ("REMOVE", "T#t_a#EVENTS", "E#00000000000000000007"),
+        ];
+        for (name, pk, sk) in rows {
+            assert_eq!(
+                decode(&record(name, pk, sk, None, Some(json!({})))),
+                Ok(Decoded::Ignored),
+                "{pk} {sk}"
+            );
+        }
+        let event = decode(&record(
+            "INSERT",
+            "T#t_a#EVENTS",
+            "E#00000000000000000007",
+            None,
+            Some(json!({"doc": {"S": "{\"seq\":7}"}})),
+        ))
+        .unwrap();
+        assert_eq!(
+            event,
+            Decoded::Event {
+                tenant: TenantId::parse("t_a").unwrap(),
+                seq: 7,
+                doc: "{\"seq\":7}".into()
+            }
+        );
+    }
+
+    #[test]
+    fn poison_records_are_errors_not_panics() {
+        let rows = [
+            json!({}),
+            json!({"eventName": "INSERT"}),
+            json!({"eventName": "INSERT", "dynamodb": {"Keys": {}}}),
+            record(
+                "INSERT",
+                "T#t_a#USER#u1",
+                "USER",
+                None,
+                Some(json!({"doc": {"S": "not json"}})),
+            ),
+            record("INSERT", "T#t_a#USER#u1", "USER", None, None),
+            record("INSERT", "T#t_a#EVENTS", "E#1", None, Some(json!({}))),
+            record(
+                "TRUNCATE",
+                "T#t_a#USER#u1",
+                "USER",
+                None,
+                Some(user(1, json!({}), json!({}))),
+            ),
+        ];
+        for r in rows {
+            assert!(decode(&r).is_err(), "{r}");
+        }
+    }
+}
