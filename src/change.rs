@@ -144,6 +144,38 @@ pub fn active_flip(before: &serde_json::Value, after: &serde_json::Value) -> Opt
     }
 }
 
+/// What one record of a store's change stream is: a change, a stored event to push, or
+/// bookkeeping. The DynamoDB store decodes its table's stream into these; the embedded store
+/// emits them directly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    /// A committed change to a user or group.
+    Change(Change),
+    /// An event the feed stored (its item's insert): to be pushed.
+    Event {
+        /// Its tenant.
+        tenant: TenantId,
+        /// Its position.
+        seq: u64,
+        /// The event document.
+        doc: String,
+    },
+    /// Bookkeeping, or a change the feed does not report.
+    Ignored,
+}
+
+/// A record that is not what this table's stream produces.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed stream record: {0}")]
+pub struct MalformedRecord(&'static str);
+
+impl MalformedRecord {
+    /// A record that lacks `what`.
+    pub fn new(what: &'static str) -> Self {
+        MalformedRecord(what)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -4,6 +4,9 @@
 //! publishes lives with the stores and the Lambda adapters.
 
 pub mod event;
+pub mod eventbridge;
+pub mod lambda;
+pub mod pipeline;
 pub mod webhook;
 
 pub use event::{Event, TYPES};

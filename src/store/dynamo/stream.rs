@@ -12,7 +12,9 @@
 use serde_json::Value;
 
 use super::keys;
-use crate::change::{Change, ChangeKind, active_flip, changed_attributes};
+use crate::change::{
+    Change, ChangeKind, Decoded, MalformedRecord, active_flip, changed_attributes,
+};
 use crate::scim::schema::ResourceKind;
 use crate::store::TenantId;
 
@@ -24,29 +26,6 @@ pub const ADDED: &str = "chg_add";
 /// Attribute on a group item: member ids the write that produced this version removed.
 pub const REMOVED: &str = "chg_rem";
 
-/// What a stream record is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decoded {
-    /// A committed change to a user or group.
-    Change(Change),
-    /// An event the feed stored (its item's insert): to be pushed.
-    Event {
-        /// Its tenant.
-        tenant: TenantId,
-        /// Its position.
-        seq: u64,
-        /// The event document.
-        doc: String,
-    },
-    /// Bookkeeping, or a change the feed does not report.
-    Ignored,
-}
-
-/// A record that is not what this table's stream produces.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("malformed stream record: {0}")]
-pub struct MalformedRecord(&'static str);
-
 /// Decodes one stream record.
 ///
 /// # Errors
@@ -56,11 +35,13 @@ pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
     let name = record
         .get("eventName")
         .and_then(Value::as_str)
-        .ok_or(MalformedRecord("eventName"))?;
-    let ddb = record.get("dynamodb").ok_or(MalformedRecord("dynamodb"))?;
-    let keys = ddb.get("Keys").ok_or(MalformedRecord("Keys"))?;
-    let pk = string(keys, keys::PK).ok_or(MalformedRecord("pk"))?;
-    let sk = string(keys, keys::SK).ok_or(MalformedRecord("sk"))?;
+        .ok_or(MalformedRecord::new("eventName"))?;
+    let ddb = record
+        .get("dynamodb")
+        .ok_or(MalformedRecord::new("dynamodb"))?;
+    let keys = ddb.get("Keys").ok_or(MalformedRecord::new("Keys"))?;
+    let pk = string(keys, keys::PK).ok_or(MalformedRecord::new("pk"))?;
+    let sk = string(keys, keys::SK).ok_or(MalformedRecord::new("sk"))?;
     let new = ddb.get("NewImage");
     let old = ddb.get("OldImage");
     if let Some((tenant, seq)) = event_key(pk, sk) {
@@ -69,7 +50,7 @@ pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
         }
         let doc = new
             .and_then(|i| string(i, "doc"))
-            .ok_or(MalformedRecord("event doc"))?;
+            .ok_or(MalformedRecord::new("event doc"))?;
         return Ok(Decoded::Event {
             tenant,
             seq,
@@ -86,8 +67,8 @@ pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
     let doc_of = |image: Option<&Value>| -> Result<Value, MalformedRecord> {
         let text = image
             .and_then(|i| string(i, keys::DOC))
-            .ok_or(MalformedRecord("doc"))?;
-        serde_json::from_str(text).map_err(|_| MalformedRecord("doc json"))
+            .ok_or(MalformedRecord::new("doc"))?;
+        serde_json::from_str(text).map_err(|_| MalformedRecord::new("doc json"))
     };
     let version_of = |image: Option<&Value>| image.and_then(|i| number(i, keys::VERSION));
     let (change, before, after) = match name {
@@ -100,7 +81,7 @@ pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
             (kind, doc_of(old)?, doc_of(new)?)
         }
         "REMOVE" => (ChangeKind::Deleted, doc_of(old)?, Value::Null),
-        _ => return Err(MalformedRecord("eventName")),
+        _ => return Err(MalformedRecord::new("eventName")),
     };
     let (added, removed) = match change {
         ChangeKind::Deleted => (Vec::new(), Vec::new()),
