@@ -22,6 +22,20 @@ pub enum Command {
     /// Manage the bearer token that Entra or Okta presents.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Rebuild the maintained user and group counts (`totalResults`) of a DynamoDB table from
+    /// a full count. Pause provisioning while it runs.
+    Recount(RecountArgs),
+}
+
+/// Options of `recount`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecountArgs {
+    /// The DynamoDB table, as in the stack output TableName.
+    #[arg(long, env = "SCIM_TABLE")]
+    pub table: String,
+    /// Tenant id whose counts are rebuilt.
+    #[arg(long, env = "SCIM_TENANT", default_value = "default")]
+    pub tenant: String,
 }
 
 /// `scim-lambda token ...`.
@@ -30,6 +44,13 @@ pub enum TokenCommand {
     /// Generate a new token, store it as the secret's current version and print it once. The
     /// previous token stays valid until the next rotation.
     Rotate {
+        /// The secret (ARN or name), as in the stack output TokenSecretArn.
+        #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
+        secret_id: String,
+    },
+    /// Stop the previous token from working (after a leak): remove the secret's AWSPREVIOUS
+    /// stage. Functions refuse it once their cache refreshes, within 5 minutes.
+    DropPrevious {
         /// The secret (ARN or name), as in the stack output TokenSecretArn.
         #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
         secret_id: String,

@@ -4,9 +4,11 @@
 use anyhow::Context;
 use aws_config::BehaviorVersion;
 use clap::Parser;
-use scim_lambda::admin::{CheckOutcome, check_endpoint, rotate_token};
+use scim_lambda::admin::{
+    CheckOutcome, DropOutcome, check_endpoint, drop_previous_token, recount_counts, rotate_token,
+};
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
-use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind, TokenCommand};
+use scim_lambda::config::{Cli, Command, RecountArgs, ServeArgs, StoreKind, TokenCommand};
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
 use scim_lambda::store::dynamo::DynamoStore;
@@ -23,6 +25,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Serve(args)) => serve(args, in_lambda).await,
         Some(Command::Token(command)) => token(command).await,
+        Some(Command::Recount(args)) => recount(args).await,
         None => serve(ServeArgs::parse_from_env(), in_lambda).await,
     }
 }
@@ -119,6 +122,20 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        TokenCommand::DropPrevious { secret_id } => {
+            let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            let client = aws_sdk_secretsmanager::Client::new(&config);
+            match drop_previous_token(&client, &secret_id).await? {
+                DropOutcome::Dropped { version_id } => println!(
+                    "Removed AWSPREVIOUS from version {version_id}: only the current token works \
+                     once each function instance refreshes (within 5 minutes)."
+                ),
+                DropOutcome::NothingToDrop => {
+                    println!("No version holds AWSPREVIOUS: only the current token works.");
+                }
+            }
+            Ok(())
+        }
         TokenCommand::Check { url } => {
             let token =
                 std::env::var("SCIM_TOKEN").context("set SCIM_TOKEN to the token to check")?;
@@ -133,6 +150,19 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+async fn recount(args: RecountArgs) -> anyhow::Result<()> {
+    let tenant = TenantId::parse(&args.tenant).map_err(anyhow::Error::msg)?;
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), args.table.clone());
+    let counts = recount_counts(&store, &tenant)
+        .await
+        .with_context(|| format!("recounting table {}", args.table))?;
+    for (kind, n) in counts {
+        println!("{}: {n}", kind.endpoint());
+    }
+    Ok(())
 }
 
 /// `SCIM_TOKEN` from the environment, or a random token printed once.
