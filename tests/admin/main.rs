@@ -41,6 +41,15 @@ async fn check_passes_with_the_right_token_and_explains_the_wrong_one() {
         check_endpoint(&url, &SecretString::from("right-token")).await,
         CheckOutcome::Ok
     );
+    // The Tenant URL as pasted into Entra with its SCIM-compliance flag.
+    assert_eq!(
+        check_endpoint(
+            &format!("{url}?aadOptscim062020"),
+            &SecretString::from("right-token")
+        )
+        .await,
+        CheckOutcome::Ok
+    );
     let CheckOutcome::Problem(why) = check_endpoint(&url, &SecretString::from("wrong")).await
     else {
         panic!("a wrong token must be reported");
