@@ -232,6 +232,20 @@ mod tests {
     }
 
     #[test]
+    fn the_template_counts_401s_from_this_line_in_every_mode() {
+        // Unauthorized401Filter matches the line's string `Status`; if either side changes,
+        // the 401 alarm would silently stop counting.
+        let template = include_str!("../../template.yaml");
+        assert!(
+            template.contains(r#"FilterPattern: '{ $.Status = "401" }'"#),
+            "template.yaml's 401 filter no longer matches the metrics line"
+        );
+        for mode in [Mode::Full, Mode::Status, Mode::Off] {
+            assert_eq!(emf(&sample(), &settings(mode))["Status"], "401", "{mode:?}");
+        }
+    }
+
+    #[test]
     fn settings_come_from_the_environment_values() {
         // (SCIM_METRICS, SCIM_METRICS_STACK, AWS_LAMBDA_FUNCTION_NAME) -> (mode, stack, unknown)
         type Row<'a> = (
