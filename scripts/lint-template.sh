@@ -38,4 +38,27 @@ echo "==> cfn-lint $TEMPLATE"
 echo "==> sam validate --lint $TEMPLATE"
 .venv/bin/sam validate --lint --template "$TEMPLATE" --region us-east-1
 
+# cfn-lint sees the dashboard body as an opaque string: check that it is JSON once every ${...}
+# substitution is filled, since CloudFormation would only reject it in the middle of a deploy.
+echo "==> dashboard body is JSON"
+.venv/bin/python - "$TEMPLATE" <<'PY'
+import json, re, sys
+from cfnlint.decode import decode
+template, errors = decode(sys.argv[1])
+if errors:
+    sys.exit(f"{sys.argv[1]}: {errors}")
+for name, resource in template.get("Resources", {}).items():
+    if resource.get("Type") != "AWS::CloudWatch::Dashboard":
+        continue
+    body = resource["Properties"]["DashboardBody"]
+    text = body.get("Fn::Sub", body) if isinstance(body, dict) else body
+    if isinstance(text, list):
+        text = text[0]
+    try:
+        widgets = json.loads(re.sub(r"\$\{[^}]+\}", "x", text))["widgets"]
+    except (ValueError, KeyError, TypeError) as e:
+        sys.exit(f"{name}: DashboardBody is not a dashboard JSON document: {e}")
+    print(f"{name}: {len(widgets)} widgets")
+PY
+
 echo "template OK"

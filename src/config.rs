@@ -21,10 +21,24 @@ pub struct Cli {
 pub enum Command {
     /// Serve the SCIM API (locally on `--listen`, or as a Lambda function when
     /// `AWS_LAMBDA_RUNTIME_API` is set).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage the bearer token that Entra or Okta presents.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Rebuild the maintained user and group counts (`totalResults`) of a DynamoDB table from
+    /// a full count. Pause provisioning while it runs.
+    Recount(RecountArgs),
+}
+
+/// Options of `recount`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecountArgs {
+    /// The DynamoDB table, as in the stack output TableName.
+    #[arg(long, env = "SCIM_TABLE")]
+    pub table: String,
+    /// Tenant id whose counts are rebuilt.
+    #[arg(long, env = "SCIM_TENANT", default_value = "default", value_parser = tenant_id)]
+    pub tenant: TenantId,
 }
 
 /// `scim-lambda token ...`.
@@ -33,6 +47,13 @@ pub enum TokenCommand {
     /// Generate a new token, store it as the secret's current version and print it once. The
     /// previous token stays valid until the next rotation.
     Rotate {
+        /// The secret (ARN or name), as in the stack output TokenSecretArn.
+        #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
+        secret_id: String,
+    },
+    /// Stop the previous token from working (after a leak): remove the secret's AWSPREVIOUS
+    /// stage. Functions refuse it once their cache refreshes, within 5 minutes.
+    DropPrevious {
         /// The secret (ARN or name), as in the stack output TokenSecretArn.
         #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
         secret_id: String,
@@ -91,6 +112,16 @@ pub struct ServeArgs {
     /// one, printed once.
     #[arg(long, env = "SCIM_TOKEN", hide_env_values = true, value_parser = secret)]
     pub token: Option<SecretString>,
+    /// How much of the per-request metrics line CloudWatch extracts in Lambda: `full`,
+    /// `status` or `off` (see docs/operations.md, "Metrics").
+    #[arg(long, env = "SCIM_METRICS", default_value = "full")]
+    pub metrics: String,
+    /// The `Stack` dimension of the metrics (default: the function's name).
+    #[arg(long, env = "SCIM_METRICS_STACK")]
+    pub metrics_stack: Option<String>,
+    /// Set by Lambda: the function's name, the default `Stack` dimension.
+    #[arg(long, env = "AWS_LAMBDA_FUNCTION_NAME", hide = true)]
+    pub function_name: Option<String>,
     /// Build response URLs from `X-Forwarded-Host`/`-Proto`: only behind a proxy you trust
     /// to set them (otherwise any client could put its own host into `Location`).
     #[arg(long, env = "SCIM_TRUST_FORWARDED_HEADERS")]

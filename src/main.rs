@@ -4,9 +4,12 @@
 use anyhow::Context;
 use aws_config::{BehaviorVersion, SdkConfig};
 use clap::Parser;
-use scim_lambda::admin::{CheckOutcome, check_endpoint, rotate_token};
+use scim_lambda::admin::{
+    CheckOutcome, DropOutcome, check_endpoint, drop_previous_token, recount_counts, rotate_token,
+};
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
-use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind, TokenCommand};
+use scim_lambda::config::{Cli, Command, RecountArgs, ServeArgs, StoreKind, TokenCommand};
+use scim_lambda::http::metrics::Settings as MetricSettings;
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
 use scim_lambda::store::Store;
@@ -38,6 +41,8 @@ struct Settings {
     store: StoreKind,
     token: TokenSetting,
     cursor_key: Option<SecretString>,
+    /// The per-request metrics line: in Lambda only.
+    metrics: Option<MetricSettings>,
     args: ServeArgs,
 }
 
@@ -51,8 +56,9 @@ async fn main() -> anyhow::Result<()> {
     };
     init_tracing(mode);
     match cli.command {
-        Some(Command::Serve(args)) => serve(resolve(args, mode)?).await,
+        Some(Command::Serve(args)) => serve(resolve(*args, mode)?).await,
         Some(Command::Token(command)) => token(command).await,
+        Some(Command::Recount(args)) => recount(args).await,
         None => serve(resolve(serve_args_from_env(), mode)?).await,
     }
 }
@@ -95,11 +101,26 @@ fn resolve(args: ServeArgs, mode: Mode) -> anyhow::Result<Settings> {
     if args.cursor_key.is_none() && mode == Mode::Lambda {
         tracing::warn!("SCIM_CURSOR_KEY is not set: cursors will not work across instances");
     }
+    let metrics = match mode {
+        Mode::Lambda => {
+            let (metrics, unknown) = MetricSettings::from_values(
+                Some(&args.metrics),
+                args.metrics_stack.as_deref(),
+                args.function_name.as_deref(),
+            );
+            if let Some(value) = unknown {
+                tracing::warn!(value, "SCIM_METRICS is not full, status or off; using full");
+            }
+            Some(metrics)
+        }
+        Mode::Local => None,
+    };
     Ok(Settings {
         mode,
         store,
         token,
         cursor_key: args.cursor_key.clone(),
+        metrics,
         args,
     })
 }
@@ -157,7 +178,7 @@ fn state<S: Store>(store: S, tokens: Tokens, settings: &Settings) -> AppState<S>
     AppState::new(service, tokens, &args.base_path)
         .with_public_url(args.public_url.as_deref())
         .with_trusted_forwarding(args.trust_forwarded_headers)
-        .with_metrics(settings.mode == Mode::Lambda)
+        .with_metrics(settings.metrics.clone())
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
@@ -173,6 +194,20 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        TokenCommand::DropPrevious { secret_id } => {
+            let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            let client = aws_sdk_secretsmanager::Client::new(&config);
+            match drop_previous_token(&client, &secret_id).await? {
+                DropOutcome::Dropped { version_id } => println!(
+                    "Removed AWSPREVIOUS from version {version_id}: only the current token works \
+                     once each function instance refreshes (within 5 minutes)."
+                ),
+                DropOutcome::NothingToDrop => {
+                    println!("No version holds AWSPREVIOUS: only the current token works.");
+                }
+            }
+            Ok(())
+        }
         TokenCommand::Check { url, token } => match check_endpoint(&url, &token).await {
             CheckOutcome::Ok => {
                 println!(
@@ -183,6 +218,18 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             CheckOutcome::Problem(why) => anyhow::bail!(why),
         },
     }
+}
+
+async fn recount(args: RecountArgs) -> anyhow::Result<()> {
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), args.table.clone());
+    let counts = recount_counts(&store, &args.tenant)
+        .await
+        .with_context(|| format!("recounting table {}", args.table))?;
+    for (kind, n) in counts {
+        println!("{}: {n}", kind.endpoint());
+    }
+    Ok(())
 }
 
 async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Result<()> {

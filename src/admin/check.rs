@@ -21,11 +21,12 @@ pub enum CheckOutcome {
 }
 
 /// Asks `tenant_url` (e.g. `https://abc.execute-api.eu-west-1.amazonaws.com/scim/v2`) what
-/// Entra asks first, with `token`.
+/// Entra asks first, with `token`. A query string on the Tenant URL (Entra's
+/// `?aadOptscim062020` flag) is dropped, as Entra itself does before appending a path.
 pub async fn check_endpoint(tenant_url: &str, token: &SecretString) -> CheckOutcome {
     let probe = format!(
         "{}/Users?filter=userName%20eq%20%22{}%22",
-        tenant_url.trim_end_matches('/'),
+        base_of(tenant_url),
         uuid::Uuid::new_v4()
     );
     match get(&probe, token).await {
@@ -34,6 +35,12 @@ pub async fn check_endpoint(tenant_url: &str, token: &SecretString) -> CheckOutc
             "could not reach {tenant_url}: {e}. Check the Tenant URL (the stack output TenantUrl)."
         )),
     }
+}
+
+/// The Tenant URL without its query string, fragment or trailing slash.
+fn base_of(tenant_url: &str) -> &str {
+    let end = tenant_url.find(['?', '#']).unwrap_or(tenant_url.len());
+    tenant_url[..end].trim_end_matches('/')
 }
 
 async fn get(url: &str, token: &SecretString) -> Result<(u16, Bytes), String> {
@@ -95,6 +102,20 @@ pub fn explain(status: u16, body: &[u8]) -> CheckOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tenant_url_loses_its_flag_and_trailing_slash() {
+        let base = "https://abc.execute-api.eu-west-1.amazonaws.com/scim/v2";
+        for url in [
+            base.to_string(),
+            format!("{base}/"),
+            format!("{base}?aadOptscim062020"),
+            format!("{base}/?aadOptscim062020"),
+            format!("{base}#x"),
+        ] {
+            assert_eq!(base_of(&url), base, "{url}");
+        }
+    }
 
     #[test]
     fn answers_are_explained() {

@@ -6,9 +6,16 @@
 //!
 //! Refresh rules:
 //! - after the TTL (default 5 min), the next request refreshes;
-//! - a token that matches neither digest refreshes at most once per 10 s, so a freshly rotated
-//!   token works at once while a flood of bad tokens cannot flood Secrets Manager;
-//! - refreshes are single-flight: one task fetches, the others wait and use its result;
+//! - a token that matches neither digest is refused with `Invalid` (401) only on the word of a
+//!   read of the secret that started after the request arrived, so a token rotated in moments
+//!   ago is never a 401 (Entra quarantines a job on its first credential failure);
+//! - unknown tokens may cause at most [`UNKNOWN_TOKEN_REFRESHES`] refreshes per
+//!   [`MISMATCH_INTERVAL`], so a flood of bad tokens cannot flood Secrets Manager. Beyond that
+//!   budget a token that such a read refused within the interval is refused again from memory
+//!   (a stale client repeating its old token keeps getting 401), and any other unknown token
+//!   gets `Unavailable` (503 with `Retry-After`): it cannot be decided without a read;
+//! - refreshes are single-flight: one task fetches, the others wait and use its result when it
+//!   started after they asked;
 //! - when Secrets Manager fails, a cache not older than the grace period (15 min) still
 //!   accepts the tokens it holds; a token it does not hold, and beyond the grace period every
 //!   token, gets `Unavailable` (503), never `Invalid` (401), because the client's token may
@@ -16,6 +23,7 @@
 //!
 //! Fail closed: a missing or empty secret rejects every token.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -27,8 +35,15 @@ use super::{AuthError, TokenDigest, TokenSource};
 
 /// Default time a fetched secret is trusted without asking again.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
-/// Least time between two refreshes caused by unknown tokens.
+/// The window over which refreshes caused by unknown tokens are counted, and how long a refusal
+/// by a read is remembered.
 pub const MISMATCH_INTERVAL: Duration = Duration::from_secs(10);
+/// Most refreshes that unknown tokens may cause per [`MISMATCH_INTERVAL`] and instance: a
+/// rotation plus a few stray clients fit, while a flood of guesses costs at most one
+/// `GetSecretValue` per second (two stages per refresh).
+pub const UNKNOWN_TOKEN_REFRESHES: u32 = 5;
+/// How many refused tokens (their digests) are remembered; the oldest is forgotten first.
+const REMEMBERED_REFUSALS: usize = 32;
 /// How long a cached secret may still decide while Secrets Manager is failing.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(900);
 
@@ -57,8 +72,70 @@ struct Cache {
     fetched_at: Option<Instant>,
     /// When a refresh was last attempted, successful or not.
     attempted_at: Option<Instant>,
-    /// Bumped by each refresh attempt: a waiter that sees it changed uses that result.
-    generation: u64,
+    /// Bumped when a refresh attempt starts: a waiter that sees it changed since it asked
+    /// uses that attempt's result, which began after its request arrived.
+    started: u64,
+    /// Digests of tokens that a successful read did not hold, with the read's start.
+    refused: VecDeque<(TokenDigest, Instant)>,
+    /// Start of the current window of refreshes caused by unknown tokens, and their number.
+    unknown_window: Option<Instant>,
+    unknown_refreshes: u32,
+}
+
+impl Cache {
+    /// Whether an unknown token may still cause a refresh in the window around `now`.
+    fn unknown_budget_left(&self, now: Instant) -> bool {
+        match self.unknown_window {
+            Some(start) if now.duration_since(start) < MISMATCH_INTERVAL => {
+                self.unknown_refreshes < UNKNOWN_TOKEN_REFRESHES
+            }
+            _ => true,
+        }
+    }
+
+    /// Counts one refresh caused by an unknown token.
+    fn spend_unknown_budget(&mut self, now: Instant) {
+        match self.unknown_window {
+            Some(start) if now.duration_since(start) < MISMATCH_INTERVAL => {
+                self.unknown_refreshes += 1;
+            }
+            _ => {
+                self.unknown_window = Some(now);
+                self.unknown_refreshes = 1;
+            }
+        }
+    }
+
+    /// Whether a read within the last [`MISMATCH_INTERVAL`] refused `presented`.
+    fn recently_refused(&self, presented: &str, now: Instant) -> bool {
+        self.refused
+            .iter()
+            .filter(|(_, at)| now.duration_since(*at) < MISMATCH_INTERVAL)
+            .fold(false, |hit, (d, _)| d.matches(presented) | hit)
+    }
+
+    /// Remembers that the read started at `at` did not hold `presented`.
+    fn remember_refusal(&mut self, presented: &str, at: Instant) {
+        let Some(digest) = TokenDigest::of(presented) else {
+            return;
+        };
+        self.refused.retain(|(d, seen)| {
+            at.duration_since(*seen) < MISMATCH_INTERVAL && !d.matches(presented)
+        });
+        if self.refused.len() >= REMEMBERED_REFUSALS {
+            self.refused.pop_front();
+        }
+        self.refused.push_back((digest, at));
+    }
+}
+
+/// What the cache alone says about a presented token.
+enum Cached {
+    /// Decided without asking Secrets Manager.
+    Answer(Result<(), AuthError>),
+    /// A read is needed: `started` is the attempt counter seen, `unknown` says whether an
+    /// unknown token (rather than the TTL) asks for it.
+    Refresh { started: u64, unknown: bool },
 }
 
 /// A [`TokenSource`] backed by one Secrets Manager secret.
@@ -69,7 +146,8 @@ pub struct SecretsManagerToken {
     ttl: Duration,
     grace: Duration,
     /// A std lock, held only for short, non-async sections (never across an `.await`).
-    cache: RwLock<Cache>,
+    /// Boxed so the source stays small where it is held by value beside a static token.
+    cache: Box<RwLock<Cache>>,
     /// Held by the one task that is fetching; a tokio mutex because it is held across `.await`.
     refreshing: tokio::sync::Mutex<()>,
 }
@@ -93,7 +171,7 @@ impl SecretsManagerToken {
             clock: Arc::new(SystemClock),
             ttl: DEFAULT_TTL,
             grace: DEFAULT_GRACE,
-            cache: RwLock::new(Cache::default()),
+            cache: Box::new(RwLock::new(Cache::default())),
             refreshing: tokio::sync::Mutex::new(()),
         }
     }
@@ -116,9 +194,8 @@ impl SecretsManagerToken {
         self
     }
 
-    /// Decides from the cache alone when it can: `Some(answer)` or `None` (refresh first),
-    /// plus the generation seen.
-    fn decide_cached(&self, presented: &str, now: Instant) -> (Option<Result<(), AuthError>>, u64) {
+    /// Decides from the cache alone when it can.
+    fn decide_cached(&self, presented: &str, now: Instant) -> Cached {
         let cache = self.read_cache();
         let fresh = cache
             .fetched_at
@@ -126,21 +203,31 @@ impl SecretsManagerToken {
         let recently_tried = cache
             .attempted_at
             .is_some_and(|t| now.duration_since(t) < MISMATCH_INTERVAL);
-        let answer = if !fresh && recently_tried {
+        let last_refresh_failed = last_refresh_failed(&cache);
+        let refresh = |unknown| Cached::Refresh {
+            started: cache.started,
+            unknown,
+        };
+        if TokenDigest::of(presented).is_none() {
+            // An empty token never authenticates, whatever the secret holds.
+            Cached::Answer(Err(AuthError::Invalid))
+        } else if !fresh && recently_tried {
             // A refresh failed moments ago: do not hammer a failing Secrets Manager; the
             // grace period decides.
             drop(cache);
-            return (Some(self.decide_after_refresh(presented, now)), u64::MAX);
+            Cached::Answer(self.decide_after_refresh(presented, now))
         } else if !fresh {
-            None
+            refresh(false)
         } else if matches_any(&cache.digests, presented) {
-            Some(Ok(()))
-        } else if recently_tried {
-            Some(Err(refusal(&cache)))
+            Cached::Answer(Ok(()))
+        } else if last_refresh_failed && recently_tried {
+            // The token may have been rotated in, and the last read failed moments ago.
+            Cached::Answer(Err(AuthError::Unavailable(Box::new(RefreshFailed))))
+        } else if cache.unknown_budget_left(now) {
+            refresh(true)
         } else {
-            None
-        };
-        (answer, cache.generation)
+            Cached::Answer(Err(refused_without_read(&cache, presented, now)))
+        }
     }
 
     /// The answer after a refresh attempt (ours or another task's).
@@ -205,25 +292,40 @@ impl SecretsManagerToken {
 impl TokenSource for SecretsManagerToken {
     async fn verify(&self, presented: &str) -> Result<(), AuthError> {
         let now = self.clock.now();
-        let (answer, seen) = self.decide_cached(presented, now);
-        if let Some(answer) = answer {
-            return answer;
-        }
+        let (seen, unknown) = match self.decide_cached(presented, now) {
+            Cached::Answer(answer) => return answer,
+            Cached::Refresh { started, unknown } => (started, unknown),
+        };
         let _flight = self.refreshing.lock().await;
         let now = self.clock.now();
-        if self.read_cache().generation != seen {
-            // Another task refreshed while this one waited: use its result.
-            return self.decide_after_refresh(presented, now);
+        {
+            let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
+            if cache.started != seen {
+                // Another task's read began after this request asked, and has finished (it
+                // held the flight lock): its result decides.
+                drop(cache);
+                return self.decide_after_refresh(presented, now);
+            }
+            if unknown {
+                if !cache.unknown_budget_left(now) {
+                    // Other unknown tokens spent the budget while this one waited.
+                    return Err(refused_without_read(&cache, presented, now));
+                }
+                cache.spend_unknown_budget(now);
+            }
+            cache.started += 1;
         }
         let fetched = self.fetch().await;
         let failure = {
             let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
-            cache.generation += 1;
             cache.attempted_at = Some(now);
             match fetched {
                 Ok(digests) => {
                     cache.digests = digests;
                     cache.fetched_at = Some(now);
+                    if !matches_any(&cache.digests, presented) {
+                        cache.remember_refusal(presented, now);
+                    }
                     None
                 }
                 Err(e) => Some(e),
@@ -237,17 +339,37 @@ impl TokenSource for SecretsManagerToken {
     }
 }
 
-/// The answer to a token the cache does not know: `Invalid` when the last refresh succeeded
-/// (the secret really does not hold it), `Unavailable` when it failed, since the token may be
-/// one rotated in since the cache was filled. Both refuse the request; 503 tells the client to
-/// retry rather than to give up on its credentials (Entra quarantines after repeated 401s).
-fn refusal(cache: &Cache) -> AuthError {
-    let last_refresh_failed = match (cache.attempted_at, cache.fetched_at) {
+/// Whether the last refresh attempt failed (or none ever succeeded).
+fn last_refresh_failed(cache: &Cache) -> bool {
+    match (cache.attempted_at, cache.fetched_at) {
         (Some(attempted), Some(fetched)) => attempted > fetched,
         (Some(_), None) => true,
         _ => false,
-    };
-    if last_refresh_failed {
+    }
+}
+
+/// The answer to an unknown token when no read may be made for it: `Invalid` when a read
+/// within the interval refused this very token, otherwise `Unavailable`, because it may be a
+/// token rotated in since the cache was filled and only a read could tell.
+fn refused_without_read(cache: &Cache, presented: &str, now: Instant) -> AuthError {
+    if cache.recently_refused(presented, now) {
+        AuthError::Invalid
+    } else {
+        AuthError::Unavailable(Box::new(RefreshThrottled))
+    }
+}
+
+/// Unknown tokens have used up this interval's refreshes.
+#[derive(Debug, thiserror::Error)]
+#[error("the token is not cached and unknown tokens have used up the refreshes for now")]
+struct RefreshThrottled;
+
+/// The answer to a token a read did not hold: `Invalid` when the last refresh succeeded (the
+/// secret really does not hold it), `Unavailable` when it failed, since the token may be one
+/// rotated in since the cache was filled. Both refuse the request; 503 tells the client to
+/// retry rather than to give up on its credentials (Entra quarantines after a 401).
+fn refusal(cache: &Cache) -> AuthError {
+    if last_refresh_failed(cache) {
         AuthError::Unavailable(Box::new(RefreshFailed))
     } else {
         AuthError::Invalid

@@ -60,7 +60,11 @@ impl EventBridge {
                 .filter(|(_, r)| r.error_code().is_some())
                 .map(|(e, _)| e)
                 .collect();
-            tracing::warn!(failed = entries.len(), attempt, "EventBridge refused entries");
+            tracing::warn!(
+                failed = entries.len(),
+                attempt,
+                "EventBridge refused entries"
+            );
             tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
         }
         Err(Box::new(PutEventsIncomplete(entries.len())))

@@ -1,12 +1,73 @@
 //! CloudWatch Embedded Metric Format: one JSON line per request on stdout, which CloudWatch
 //! Logs turns into metrics without any API call (and so without latency or IAM permissions).
 //!
-//! Dimensions are the route template and the status, never ids or names.
+//! Dimensions are the deployment (`Stack`), the route template and the status, never ids or
+//! names, so the number of metrics is bounded by the routes and statuses. Each metric and
+//! dimension combination seen in an hour is billed as a custom metric for that hour, so
+//! `SCIM_METRICS` chooses how much is extracted:
+//!
+//! - `full`: `Requests`, `Latency`, `DynamoDBCalls`, `AuthFailures`, `Unavailable` by
+//!   (`Stack`, `Operation`, `Status`) and by (`Stack`, `Status`);
+//! - `status` (the template's default): `Requests` and `Latency` by (`Stack`, `Status`) only;
+//! - `off`: no metric at all.
+//!
+//! In every mode the line itself is written, with `Stack`, `Operation` and `Status`: the 401
+//! alarm's metric filter counts it, and unlike the request log line it does not depend on the
+//! log level.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
+
+use super::error::ErrorClass;
 
 /// The metric namespace in CloudWatch.
 pub const NAMESPACE: &str = "ScimLambda";
+
+/// How much of the line CloudWatch turns into metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Every metric, per operation and status, and per status.
+    Full,
+    /// Request count and latency per status only.
+    Status,
+    /// No metrics; the line still carries the status.
+    Off,
+}
+
+/// The metric settings of a deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// What is extracted.
+    pub mode: Mode,
+    /// The `Stack` dimension: keeps the metrics of several stacks in one account apart.
+    pub stack: String,
+}
+
+impl Settings {
+    /// From the values of `SCIM_METRICS` and `SCIM_METRICS_STACK`, falling back to the
+    /// function's name (`AWS_LAMBDA_FUNCTION_NAME`) for the stack. An unknown mode is kept as
+    /// `full` and reported in the second value, so the caller can warn about it once.
+    pub fn from_values(
+        mode: Option<&str>,
+        stack: Option<&str>,
+        function: Option<&str>,
+    ) -> (Self, Option<String>) {
+        let (mode, unknown) = match mode.map(str::trim).filter(|m| !m.is_empty()) {
+            None => (Mode::Full, None),
+            Some(m) if m.eq_ignore_ascii_case("full") => (Mode::Full, None),
+            Some(m) if m.eq_ignore_ascii_case("status") => (Mode::Status, None),
+            Some(m) if m.eq_ignore_ascii_case("off") => (Mode::Off, None),
+            Some(other) => (Mode::Full, Some(other.to_string())),
+        };
+        let stack = [stack, function]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|s| !s.is_empty())
+            .unwrap_or("local")
+            .to_string();
+        (Settings { mode, stack }, unknown)
+    }
+}
 
 /// What one request measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,67 +82,219 @@ pub struct RequestMetrics<'a> {
     pub store_calls: u64,
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: u128,
+    /// The class of a failed request (a lost write race apart from an outage).
+    pub class: Option<ErrorClass>,
 }
 
-/// The EMF document for one request.
-pub fn emf(m: &RequestMetrics<'_>) -> Value {
-    json!({
-        "_aws": {
-            "Timestamp": m.timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Operation", "Status"], ["Status"]],
-                "Metrics": [
-                    {"Name": "Requests", "Unit": "Count"},
-                    {"Name": "Latency", "Unit": "Milliseconds"},
-                    {"Name": "DynamoDBCalls", "Unit": "Count"},
-                    {"Name": "AuthFailures", "Unit": "Count"},
-                    {"Name": "Unavailable", "Unit": "Count"},
-                ],
-            }],
-        },
-        "Operation": m.operation,
-        "Status": m.status.to_string(),
-        "Requests": 1,
-        "Latency": m.latency_ms,
-        "DynamoDBCalls": m.store_calls,
-        "AuthFailures": u8::from(m.status == 401),
-        // 503s: the store throttled after the SDK's retries, or a dependency was down.
-        "Unavailable": u8::from(m.status == 503),
-    })
+/// The line for one request under `settings`.
+pub fn emf(m: &RequestMetrics<'_>, settings: &Settings) -> Value {
+    let mut line = Map::new();
+    let (dimensions, metrics): (Value, &[(&str, &str)]) = match settings.mode {
+        Mode::Full => (
+            json!([["Stack", "Operation", "Status"], ["Stack", "Status"]]),
+            &[
+                ("Requests", "Count"),
+                ("Latency", "Milliseconds"),
+                ("DynamoDBCalls", "Count"),
+                ("AuthFailures", "Count"),
+                ("Unavailable", "Count"),
+                ("Contention", "Count"),
+            ],
+        ),
+        Mode::Status => (
+            json!([["Stack", "Status"]]),
+            &[("Requests", "Count"), ("Latency", "Milliseconds")],
+        ),
+        Mode::Off => (json!([]), &[]),
+    };
+    if !metrics.is_empty() {
+        let declared: Vec<Value> = metrics
+            .iter()
+            .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
+            .collect();
+        line.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": m.timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": dimensions,
+                    "Metrics": declared,
+                }],
+            }),
+        );
+    }
+    line.insert("Stack".into(), settings.stack.clone().into());
+    line.insert("Operation".into(), m.operation.into());
+    line.insert("Status".into(), m.status.to_string().into());
+    for (name, _) in metrics {
+        let value: Value = match *name {
+            "Requests" => 1.into(),
+            "Latency" => m.latency_ms.into(),
+            "DynamoDBCalls" => m.store_calls.into(),
+            "AuthFailures" => u8::from(m.status == 401).into(),
+            // 503s because concurrent writers kept winning: retried by the client, and a sign
+            // of two syncs fighting over one resource rather than of an outage.
+            "Contention" => u8::from(m.class == Some(ErrorClass::Contention)).into(),
+            // 503s: the store throttled after the SDK's retries, or a dependency was down.
+            _ => u8::from(m.class == Some(ErrorClass::Unavailable)).into(),
+        };
+        line.insert((*name).into(), value);
+    }
+    Value::Object(line)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn emf_line_carries_dimensions_and_values() {
-        let m = RequestMetrics {
+    fn sample() -> RequestMetrics<'static> {
+        RequestMetrics {
             operation: "PATCH /scim/v2/Users/{id}",
             status: 401,
             latency_ms: 1.5,
             store_calls: 0,
             timestamp_ms: 1_700_000_000_000,
-        };
-        let v = emf(&m);
-        assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
-        assert_eq!(v["Operation"], "PATCH /scim/v2/Users/{id}");
-        assert_eq!(v["Status"], "401");
+            class: Some(ErrorClass::Unauthenticated),
+        }
+    }
+
+    fn settings(mode: Mode) -> Settings {
+        Settings {
+            mode,
+            stack: "acme-scim".into(),
+        }
+    }
+
+    #[test]
+    fn every_mode_declares_only_metrics_it_carries_and_always_carries_the_status() {
+        // (mode, declared metric names, dimension sets)
+        let rows: &[(Mode, &[&str], usize)] = &[
+            (
+                Mode::Full,
+                &[
+                    "Requests",
+                    "Latency",
+                    "DynamoDBCalls",
+                    "AuthFailures",
+                    "Unavailable",
+                    "Contention",
+                ],
+                2,
+            ),
+            (Mode::Status, &["Requests", "Latency"], 1),
+            (Mode::Off, &[], 0),
+        ];
+        for (mode, names, sets) in rows {
+            let v = emf(&sample(), &settings(*mode));
+            assert_eq!(v["Status"], "401", "{mode:?}");
+            assert_eq!(v["Stack"], "acme-scim", "{mode:?}");
+            assert_eq!(v["Operation"], "PATCH /scim/v2/Users/{id}", "{mode:?}");
+            let directive = &v["_aws"]["CloudWatchMetrics"][0];
+            if names.is_empty() {
+                assert!(v.get("_aws").is_none(), "{mode:?}: {v}");
+                continue;
+            }
+            assert_eq!(directive["Namespace"], NAMESPACE);
+            let declared: Vec<&str> = directive["Metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["Name"].as_str().unwrap())
+                .collect();
+            assert_eq!(&declared, names, "{mode:?}");
+            for name in &declared {
+                assert!(v.get(name).is_some(), "{mode:?}: no value for {name}");
+            }
+            let dims = directive["Dimensions"].as_array().unwrap();
+            assert_eq!(dims.len(), *sets, "{mode:?}");
+            for set in dims {
+                assert_eq!(set[0], "Stack", "every set starts with the stack: {set}");
+                for d in set.as_array().unwrap() {
+                    assert!(v.get(d.as_str().unwrap()).is_some(), "{mode:?}: {d}");
+                }
+            }
+        }
+        let full = emf(&sample(), &settings(Mode::Full));
         assert_eq!(
-            (v["AuthFailures"].as_u64(), v["Unavailable"].as_u64()),
+            (full["AuthFailures"].as_u64(), full["Unavailable"].as_u64()),
             (Some(1), Some(0))
         );
-        let names: Vec<&str> = v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap())
-            .collect();
-        for name in &names {
-            assert!(
-                v.get(name).is_some(),
-                "every declared metric has a value: {name}"
+        // A lost write race and an outage are both 503s, counted apart.
+        for (class, contention, unavailable) in [
+            (ErrorClass::Contention, 1, 0),
+            (ErrorClass::Unavailable, 0, 1),
+        ] {
+            let m = RequestMetrics {
+                status: 503,
+                class: Some(class),
+                ..sample()
+            };
+            let line = emf(&m, &settings(Mode::Full));
+            assert_eq!(line["Contention"], contention, "{class:?}");
+            assert_eq!(line["Unavailable"], unavailable, "{class:?}");
+        }
+    }
+
+    #[test]
+    fn the_template_counts_401s_from_this_line_in_every_mode() {
+        // Unauthorized401Filter matches the line's string `Status`; if either side changes,
+        // the 401 alarm would silently stop counting.
+        let template = include_str!("../../template.yaml");
+        assert!(
+            template.contains(r#"FilterPattern: '{ $.Status = "401" }'"#),
+            "template.yaml's 401 filter no longer matches the metrics line"
+        );
+        for mode in [Mode::Full, Mode::Status, Mode::Off] {
+            assert_eq!(emf(&sample(), &settings(mode))["Status"], "401", "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn settings_come_from_the_environment_values() {
+        // (SCIM_METRICS, SCIM_METRICS_STACK, AWS_LAMBDA_FUNCTION_NAME) -> (mode, stack, unknown)
+        type Row<'a> = (
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Mode,
+            &'a str,
+            bool,
+        );
+        let rows: &[Row<'_>] = &[
+            (None, None, None, Mode::Full, "local", false),
+            (
+                Some("status"),
+                Some("acme"),
+                Some("acme-scim"),
+                Mode::Status,
+                "acme",
+                false,
+            ),
+            (
+                Some("OFF"),
+                None,
+                Some("acme-scim"),
+                Mode::Off,
+                "acme-scim",
+                false,
+            ),
+            (
+                Some(" full "),
+                Some(""),
+                Some("fn"),
+                Mode::Full,
+                "fn",
+                false,
+            ),
+            (Some("verbose"), Some("s"), None, Mode::Full, "s", true),
+        ];
+        for (mode, stack, function, want_mode, want_stack, unknown) in rows {
+            let (s, bad) = Settings::from_values(*mode, *stack, *function);
+            assert_eq!(
+                (s.mode, s.stack.as_str(), bad.is_some()),
+                (*want_mode, *want_stack, *unknown),
+                "{mode:?} {stack:?} {function:?}"
             );
         }
     }

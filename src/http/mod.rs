@@ -10,7 +10,7 @@ mod discovery;
 pub mod error;
 mod extract;
 mod log;
-mod metrics;
+pub mod metrics;
 mod normalize;
 mod resources;
 mod response;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use super::metrics::Settings as MetricSettings;
 use crate::auth::Tokens;
 use crate::service::Service;
 use crate::store::Store;
@@ -18,8 +19,8 @@ pub struct AppState<S: Store> {
     /// Public base URL (e.g. `https://api.example.com/scim/v2`) used in `meta.location`; when
     /// unset it is derived from each request's `Host` and forwarding headers.
     pub public_url: Option<Arc<str>>,
-    /// Whether to print a CloudWatch Embedded Metric Format line per request (in Lambda).
-    pub metrics: bool,
+    /// The CloudWatch Embedded Metric Format line per request (in Lambda), or none.
+    pub metrics: Option<Arc<MetricSettings>>,
     /// Whether `X-Forwarded-Host`/`-Proto` come from a proxy the operator trusts, and may
     /// shape the URLs in responses.
     pub trust_forwarded: bool,
@@ -32,7 +33,7 @@ impl<S: Store> Clone for AppState<S> {
             tokens: Arc::clone(&self.tokens),
             base_path: Arc::clone(&self.base_path),
             public_url: self.public_url.clone(),
-            metrics: self.metrics,
+            metrics: self.metrics.clone(),
             trust_forwarded: self.trust_forwarded,
         }
     }
@@ -57,14 +58,14 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(tokens),
             base_path: base_path.into(),
             public_url: None,
-            metrics: false,
+            metrics: None,
             trust_forwarded: false,
         }
     }
 
     /// Turns the per-request Embedded Metric Format line on or off.
-    pub fn with_metrics(mut self, on: bool) -> Self {
-        self.metrics = on;
+    pub fn with_metrics(mut self, settings: Option<MetricSettings>) -> Self {
+        self.metrics = settings.map(Arc::new);
         self
     }
 

@@ -1,5 +1,6 @@
-//! Replays every API Gateway HTTP API (payload 2.0) event in `events/` through `lambda_http`'s
-//! own event parser and the real router, in file-name order, and checks each answer.
+//! Replays every API Gateway HTTP API (payload 2.0) event in `events/` (and, in `rest`, the
+//! REST API payload 1.0 events in `events/rest/`) through `lambda_http`'s own event parser and
+//! the real router, in file-name order, and checks each answer.
 //!
 //! This proves the events that `sam local invoke` and `cargo lambda invoke` are pointed at are
 //! well formed, and that what API Gateway hands the function (absolute URI built from `host`,
@@ -8,6 +9,8 @@
 //! Ids are issued by the server, so the events carry placeholder UUIDs: after a create, the
 //! returned id replaces its placeholder in every later event (path and body alike).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod rest;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -330,6 +333,11 @@ fn test_app() -> App {
 /// Parses the event exactly as the Lambda runtime would and sends it through the router.
 async fn invoke(app: &App, event: &str) -> Reply {
     let request = lambda_http::request::from_str(event).expect("a valid HTTP API v2 event");
+    invoke_request(app, request).await
+}
+
+/// Sends a request `lambda_http` parsed from an event through the router.
+async fn invoke_request(app: &App, request: lambda_http::Request) -> Reply {
     let (parts, body) = request.into_parts();
     let request = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
     let response = app.clone().oneshot(request).await.expect("infallible");

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
-use scim_lambda::auth::secrets_manager::{Clock, MISMATCH_INTERVAL};
+use scim_lambda::auth::secrets_manager::{Clock, MISMATCH_INTERVAL, UNKNOWN_TOKEN_REFRESHES};
 use scim_lambda::auth::{AuthError, SecretsManagerToken, TokenSource};
 
 /// A clock that only moves when told to.
@@ -102,31 +102,84 @@ async fn rotation_accepts_current_and_previous_only() {
     tokens.verify("token-one").await.unwrap();
     assert!(is_invalid(tokens.verify("token-two").await));
 
-    // WHEN the secret rotates THEN, once the mismatch interval has passed, the new token works
-    // at once (no TTL wait), the old one still works, and a third is refused.
+    // WHEN the secret rotates THEN the new token works at once (no TTL wait, even though
+    // "token-two" itself was refused a moment ago), the old one still works, and a third is
+    // refused.
     rotate(&client, &name, "token-two").await;
-    clock.advance(MISMATCH_INTERVAL);
     tokens.verify("token-two").await.unwrap();
     tokens.verify("token-one").await.unwrap();
     assert!(is_invalid(tokens.verify("token-three").await));
     assert!(is_invalid(tokens.verify("").await));
 }
 
+fn is_unavailable(r: Result<(), AuthError>) -> bool {
+    matches!(r, Err(AuthError::Unavailable(_)))
+}
+
 #[tokio::test]
-async fn unknown_tokens_refresh_at_most_once_per_interval() {
+async fn a_rotated_token_is_never_refused_after_a_bad_probe() {
     let Some(client) = emulator().await else {
         return;
     };
+    // GIVEN a warm cache and a wrong token seen a moment ago (a probe, a stale client)
     let clock = ManualClock::new();
     let name = secret(&client, Some("a")).await;
     let tokens = source(&client, &name, &clock);
     tokens.verify("a").await.unwrap();
+    assert!(is_invalid(tokens.verify("probe").await));
+    // WHEN the secret rotates and the new token arrives at the same instant (no clock move)
     rotate(&client, &name, "b").await;
-    // Within the interval the cache answers: "b" is not known yet.
-    clock.advance(Duration::from_secs(1));
-    assert!(is_invalid(tokens.verify("b").await));
-    clock.advance(MISMATCH_INTERVAL);
+    // THEN it is accepted: it is a different unknown token, so it gets its own read
     tokens.verify("b").await.unwrap();
+    tokens.verify("a").await.unwrap();
+    assert!(is_invalid(tokens.verify("probe").await));
+}
+
+#[tokio::test]
+async fn unknown_tokens_spend_a_bounded_budget_and_then_get_503_never_401() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    let clock = ManualClock::new();
+    let name = secret(&client, Some("good")).await;
+    let tokens = source(&client, &name, &clock);
+    tokens.verify("good").await.unwrap();
+    // GIVEN a flood of distinct guesses: each of the first ones is read and refused (401) ...
+    for i in 0..UNKNOWN_TOKEN_REFRESHES {
+        assert!(
+            is_invalid(tokens.verify(&format!("guess-{i}")).await),
+            "{i}"
+        );
+    }
+    // ... and beyond the budget an unknown token is undecidable without a read: 503, not 401
+    assert!(is_unavailable(tokens.verify("guess-next").await));
+    // WHEN the secret rotates in the middle of the flood
+    rotate(&client, &name, "fresh").await;
+    // THEN the new token is never refused as invalid: retryable until a read is allowed ...
+    assert!(is_unavailable(tokens.verify("fresh").await));
+    // ... a guess that a read refused moments ago is still a 401, from memory ...
+    assert!(is_invalid(tokens.verify("guess-0").await));
+    // ... the cached tokens keep working, and the next window lets the new token in.
+    tokens.verify("good").await.unwrap();
+    clock.advance(MISMATCH_INTERVAL);
+    tokens.verify("fresh").await.unwrap();
+    tokens.verify("good").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_presented_before_it_was_stored_works_once_stored() {
+    let Some(client) = emulator().await else {
+        return;
+    };
+    // An admin pasted the new token into Entra before putting it in the secret: Test
+    // Connection got 401. Once it is stored, the next try passes at once.
+    let clock = ManualClock::new();
+    let name = secret(&client, Some("old")).await;
+    let tokens = source(&client, &name, &clock);
+    assert!(is_invalid(tokens.verify("early").await));
+    rotate(&client, &name, "early").await;
+    clock.advance(Duration::from_secs(1));
+    tokens.verify("early").await.unwrap();
 }
 
 #[tokio::test]
