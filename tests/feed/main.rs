@@ -190,3 +190,132 @@ async fn dynamo_feed_under_concurrent_appenders() {
         "{reads} counter reads: no append ever lost a race"
     );
 }
+
+mod stream_fixtures {
+    //! The recorded stream events in `events/stream/` through the stream function's handler,
+    //! as Lambda would hand them over.
+
+    use std::sync::{Arc, Mutex};
+
+    use scim_lambda::feed::lambda::handle;
+    use scim_lambda::feed::pipeline::{Outgoing, Pipeline, Push, PushError};
+    use scim_lambda::store::TenantId;
+    use scim_lambda::store::feed::{FeedStore, MemoryFeed};
+    use serde_json::Value;
+
+    use super::NOW;
+
+    #[derive(Default)]
+    struct Recorded(Mutex<Vec<Outgoing>>);
+
+    impl Push for Recorded {
+        async fn push(&self, events: &[Outgoing]) -> Result<(), PushError> {
+            self.0.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        }
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("events/stream")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    async fn types(feed: &MemoryFeed) -> Vec<String> {
+        let t = TenantId::parse("t_acme").unwrap();
+        let page = feed.events(&t, 0, 100, NOW).await.unwrap();
+        page.events
+            .iter()
+            .map(|e| {
+                let doc: Value = serde_json::from_str(&e.doc).unwrap();
+                doc["type"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn recorded_batches_become_events_and_poison_is_reported() {
+        let feed = Arc::new(MemoryFeed::new());
+        let push = Arc::new(Recorded::default());
+        let pipeline = Pipeline::new(Arc::clone(&feed), Arc::clone(&push), 86_400);
+        let replies: Vec<Value> = {
+            let mut out = Vec::new();
+            for name in [
+                "01-user-insert.json",
+                "02-user-deactivate.json",
+                "03-group-add-members.json",
+                "04-user-remove.json",
+                "05-ttl-remove-event.json",
+            ] {
+                out.push(handle(&pipeline, &fixture(name), NOW).await);
+            }
+            out
+        };
+        for reply in &replies {
+            assert_eq!(reply["batchItemFailures"], serde_json::json!([]));
+        }
+        assert_eq!(
+            types(&feed).await,
+            [
+                "user.created",
+                "user.deactivated",
+                "group.members_added",
+                "user.deleted"
+            ]
+        );
+        // A redelivered batch adds nothing.
+        handle(&pipeline, &fixture("02-user-deactivate.json"), NOW).await;
+        assert_eq!(types(&feed).await.len(), 4);
+
+        // The poison record (second of three) is named; the one before it is done, and the
+        // one after it is left for the retry.
+        let batch = fixture("06-batch-with-poison.json");
+        let reply = handle(&pipeline, &batch, NOW).await;
+        let poison = batch["Records"][1]["dynamodb"]["SequenceNumber"].clone();
+        assert_eq!(
+            reply["batchItemFailures"],
+            serde_json::json!([{ "itemIdentifier": poison }])
+        );
+        let after = types(&feed).await;
+        assert_eq!(after.len(), 5);
+        assert_eq!(after[4], "user.updated");
+        // Nothing here was an event item insert: nothing was pushed by this pipeline.
+        assert!(push.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn stored_event_inserts_are_pushed_once_each() {
+        let feed = Arc::new(MemoryFeed::new());
+        let push = Arc::new(Recorded::default());
+        let pipeline = Pipeline::new(Arc::clone(&feed), Arc::clone(&push), 86_400);
+        // What the table's stream shows after the feed stored two events.
+        let event = |seq: u64, ty: &str| {
+            let doc = serde_json::json!({"jti": format!("evt_{seq}"), "type": ty, "seq": seq})
+                .to_string();
+            serde_json::json!({
+                "eventID": format!("e{seq}"),
+                "eventName": "INSERT",
+                "dynamodb": {
+                    "Keys": {"pk": {"S": "T#t_acme#EVENTS"}, "sk": {"S": format!("E#{seq:020}")}},
+                    "NewImage": {"pk": {"S": "T#t_acme#EVENTS"}, "sk": {"S": format!("E#{seq:020}")}, "doc": {"S": doc}},
+                    "SequenceNumber": format!("9{seq}"),
+                }
+            })
+        };
+        let batch = serde_json::json!({"Records": [event(1, "user.created"), event(2, "user.deactivated")]});
+        let reply = handle(&pipeline, &batch, NOW).await;
+        assert_eq!(reply["batchItemFailures"], serde_json::json!([]));
+        let pushed = push.0.lock().unwrap().clone();
+        assert_eq!(
+            pushed
+                .iter()
+                .map(|e| (e.seq, e.id.as_str(), e.event_type.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (1, "evt_1", "user.created"),
+                (2, "evt_2", "user.deactivated")
+            ]
+        );
+    }
+}
