@@ -3,10 +3,12 @@
 //! signed. The mapping and the signing are pure; the pipeline that assigns `seq`, stores and
 //! publishes lives with the stores and the Lambda adapters.
 
+pub mod delivery;
 pub mod event;
 pub mod eventbridge;
 pub mod lambda;
 pub mod pipeline;
+pub mod queue;
 pub mod webhook;
 
 pub use event::{Event, TYPES};

@@ -12,6 +12,7 @@ pub mod checkpoints;
 pub mod dynamo;
 pub mod feed;
 pub mod memory;
+pub mod webhooks;
 
 use std::borrow::Borrow;
 use std::future::Future;

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod webhooks;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 

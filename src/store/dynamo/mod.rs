@@ -15,6 +15,7 @@ mod membership;
 mod query;
 pub mod stream;
 mod table;
+mod webhooks;
 mod write;
 
 use std::time::Duration;
