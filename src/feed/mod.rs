@@ -9,6 +9,7 @@ pub mod eventbridge;
 pub mod lambda;
 pub mod pipeline;
 pub mod queue;
+pub mod streams;
 pub mod webhook;
 
 pub use event::{Event, TYPES};

@@ -3,7 +3,8 @@
 use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification, TimeToLiveStatus,
 };
 
 use aws_sdk_dynamodb::client::Waiters;
@@ -65,6 +66,15 @@ impl DynamoStore {
             .global_secondary_indexes(gsi(keys::GSI1, keys::GSI1PK)?)
             .global_secondary_indexes(gsi(keys::GSI2, keys::GSI2PK)?)
             .global_secondary_indexes(gsi(keys::GSI3, keys::GSI3PK)?)
+            // The change feed reads the table's stream: every committed write, with the item
+            // before and after it (template.yaml defines the same).
+            .stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::NewAndOldImages)
+                    .build()
+                    .map_err(build_error)?,
+            )
             .send()
             .await;
         match result {
@@ -82,6 +92,34 @@ impl DynamoStore {
             .wait(std::time::Duration::from_secs(120))
             .await
             .map_err(|e| StoreError::Unavailable(Box::new(e)))?;
+        // Stored events and their markers expire on `ttl` (enabling it twice is an error).
+        let ttl = self
+            .client
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(translate)?;
+        let enabled = ttl
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status())
+            .is_some_and(|s| matches!(s, TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling));
+        if enabled {
+            return Ok(());
+        }
+        self.client
+            .update_time_to_live()
+            .table_name(&self.table)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .enabled(true)
+                    .attribute_name(super::feed::TTL_ATTRIBUTE)
+                    .build()
+                    .map_err(build_error)?,
+            )
+            .send()
+            .await
+            .map_err(translate)?;
         Ok(())
     }
 }

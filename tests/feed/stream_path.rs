@@ -1,0 +1,132 @@
+//! The production path on the emulator: SCIM writes through the service into DynamoDB, the
+//! table's stream read through the DynamoDB Streams API, the pipeline appending to the feed in
+//! the same table, and the feed's own inserts coming back through the stream to be pushed.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use scim_lambda::feed::pipeline::{Outgoing, Pipeline, Push, PushError};
+use scim_lambda::feed::streams::follow;
+use scim_lambda::scim::projection::Projection;
+use scim_lambda::scim::schema::ResourceKind;
+use scim_lambda::service::Service;
+use scim_lambda::store::TenantId;
+use scim_lambda::store::dynamo::DynamoStore;
+use scim_lambda::store::feed::FeedStore;
+use serde_json::{Value, json};
+
+#[derive(Default)]
+struct Recorded(Mutex<Vec<Outgoing>>);
+
+impl Push for Recorded {
+    async fn push(&self, events: &[Outgoing]) -> Result<(), PushError> {
+        self.0.lock().unwrap().extend_from_slice(events);
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
+    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
+        return;
+    }
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let table = format!("scim-stream-{}", uuid::Uuid::new_v4());
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table.clone(),
+    ));
+    store.create_table_if_missing().await.unwrap();
+    let stream_arn = aws_sdk_dynamodb::Client::new(&config)
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .unwrap()
+        .to_string();
+    let push = Arc::new(Recorded::default());
+    let pipeline = Arc::new(Pipeline::new(Arc::clone(&store), Arc::clone(&push), 86_400));
+    let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+    let follower = {
+        let pipeline = Arc::clone(&pipeline);
+        tokio::spawn(async move { follow(streams, stream_arn, &*pipeline).await })
+    };
+
+    let tenant = TenantId::parse("t_stream").unwrap();
+    // The function's store and the feed pipeline's are two handles on one table, as in Lambda.
+    let service = Service::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table.clone(),
+    ));
+    let created = service
+        .create(
+            &tenant,
+            ResourceKind::User,
+            &json!({"userName": "bjensen", "active": true}),
+        )
+        .await
+        .unwrap();
+    let deactivate = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+    service
+        .patch(
+            &tenant,
+            ResourceKind::User,
+            &created.id,
+            &deactivate,
+            None,
+            &Projection::default(),
+        )
+        .await
+        .unwrap();
+    service
+        .delete(&tenant, ResourceKind::User, &created.id, None)
+        .await
+        .unwrap();
+
+    // Bounded wait for the feed and the pusher to catch up.
+    let mut types = Vec::new();
+    for _ in 0..100 {
+        let now = scim_lambda::feed::queue::now_ms() / 1000;
+        let page = store.events(&tenant, 0, 100, now).await.unwrap();
+        types = page
+            .events
+            .iter()
+            .map(|e| {
+                serde_json::from_str::<Value>(&e.doc).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        if types.len() >= 3 && push.0.lock().unwrap().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if follower.is_finished() {
+        panic!("the stream reader stopped: {:?}", follower.await);
+    }
+    follower.abort();
+    assert_eq!(types, ["user.created", "user.deactivated", "user.deleted"]);
+    let pushed: Vec<(u64, String)> = push
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| (e.seq, e.event_type.clone()))
+        .collect();
+    assert_eq!(
+        pushed,
+        [
+            (1, "user.created".to_string()),
+            (2, "user.deactivated".to_string()),
+            (3, "user.deleted".to_string())
+        ]
+    );
+}
