@@ -70,6 +70,17 @@ pub enum TokenCommand {
     },
 }
 
+/// Which of the binary's functions a Lambda instance runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Function {
+    /// The SCIM and admin API behind API Gateway.
+    Api,
+    /// The change feed: the table's DynamoDB Stream in, stored and pushed events out.
+    Stream,
+    /// Webhook deliveries off the SQS queue.
+    Deliver,
+}
+
 /// Where data lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StoreKind {
@@ -122,6 +133,21 @@ pub struct ServeArgs {
     /// Set by Lambda: the function's name, the default `Stack` dimension.
     #[arg(long, env = "AWS_LAMBDA_FUNCTION_NAME", hide = true)]
     pub function_name: Option<String>,
+    /// Which function a Lambda instance runs (the template sets it per function).
+    #[arg(long, env = "SCIM_FUNCTION", value_enum, default_value = "api")]
+    pub function: Function,
+    /// The EventBridge bus events are put on (name or ARN); none when unset.
+    #[arg(long, env = "SCIM_EVENT_BUS")]
+    pub event_bus: Option<String>,
+    /// The SQS queue of webhook deliveries (Lambda); locally an in-process queue is used.
+    #[arg(long, env = "SCIM_DELIVERY_QUEUE_URL")]
+    pub delivery_queue_url: Option<String>,
+    /// The SQS queue deliveries go to when their retries are spent.
+    #[arg(long, env = "SCIM_DEAD_LETTER_QUEUE_URL")]
+    pub dead_letter_queue_url: Option<String>,
+    /// Days stored events are kept (the pull API's replay window).
+    #[arg(long, env = "SCIM_EVENT_RETENTION_DAYS", default_value_t = 30)]
+    pub event_retention_days: u64,
     /// Build response URLs from `X-Forwarded-Host`/`-Proto`: only behind a proxy you trust
     /// to set them (otherwise any client could put its own host into `Location`).
     #[arg(long, env = "SCIM_TRUST_FORWARDED_HEADERS")]

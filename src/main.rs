@@ -8,7 +8,10 @@ use scim_lambda::admin::{
     CheckOutcome, DropOutcome, check_endpoint, drop_previous_token, recount_counts, rotate_token,
 };
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
-use scim_lambda::config::{Cli, Command, RecountArgs, ServeArgs, StoreKind, TokenCommand};
+use scim_lambda::config::{
+    Cli, Command, Function, RecountArgs, ServeArgs, StoreKind, TokenCommand,
+};
+use scim_lambda::feed::wiring::{self, FeedSettings};
 use scim_lambda::http::metrics::Settings as MetricSettings;
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
@@ -56,10 +59,39 @@ async fn main() -> anyhow::Result<()> {
     };
     init_tracing(mode);
     match cli.command {
-        Some(Command::Serve(args)) => serve(resolve(*args, mode)?).await,
+        Some(Command::Serve(args)) => start(*args, mode).await,
         Some(Command::Token(command)) => token(command).await,
         Some(Command::Recount(args)) => recount(args).await,
-        None => serve(resolve(serve_args_from_env(), mode)?).await,
+        None => start(serve_args_from_env(), mode).await,
+    }
+}
+
+/// Runs the function this instance is configured for: the API, or (in Lambda) one of the
+/// change feed's functions, which need neither a SCIM token nor the router.
+async fn start(args: ServeArgs, mode: Mode) -> anyhow::Result<()> {
+    match (mode, args.function) {
+        (Mode::Lambda, Function::Stream) => {
+            let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            wiring::stream_function(&config, &args.table, &feed_settings(&args))
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+        }
+        (Mode::Lambda, Function::Deliver) => {
+            let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            wiring::delivery_function(&config, &args.table, &feed_settings(&args))
+                .await
+                .map_err(|e| anyhow::anyhow!(e))
+        }
+        (Mode::Lambda, Function::Api) | (Mode::Local, _) => serve(resolve(args, mode)?).await,
+    }
+}
+
+fn feed_settings(args: &ServeArgs) -> FeedSettings {
+    FeedSettings {
+        event_bus: args.event_bus.clone(),
+        delivery_queue_url: args.delivery_queue_url.clone(),
+        dead_letter_queue_url: args.dead_letter_queue_url.clone(),
+        retention_secs: args.event_retention_days.saturating_mul(86_400),
     }
 }
 
@@ -158,6 +190,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                     .create_table_if_missing()
                     .await
                     .context("creating the DynamoDB table")?;
+            }
+            // In Lambda the stream function runs the feed; a local server runs it in process.
+            if settings.mode == Mode::Local {
+                wiring::spawn_local(config, &settings.args.table, &feed_settings(&settings.args))
+                    .await
+                    .map_err(|e| anyhow::anyhow!(e))
+                    .context("starting the change feed")?;
             }
             run(state(dynamo, tokens, &settings), &settings).await
         }

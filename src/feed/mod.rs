@@ -6,11 +6,13 @@
 pub mod delivery;
 pub mod event;
 pub mod eventbridge;
+pub mod functions;
 pub mod lambda;
 pub mod pipeline;
 pub mod queue;
 pub mod streams;
 pub mod webhook;
+pub mod wiring;
 
 pub use event::{Event, TYPES};
 pub use webhook::{UrlPolicy, WebhookError, WebhookSecret, check_address, check_url, retry_delay};

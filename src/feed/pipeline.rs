@@ -81,6 +81,15 @@ impl<A: Push, B: Push> Push for (A, B) {
     }
 }
 
+impl<P: Push> Push for Option<P> {
+    async fn push(&self, events: &[Outgoing]) -> Result<(), PushError> {
+        match self {
+            Some(p) => p.push(events).await,
+            None => Ok(()),
+        }
+    }
+}
+
 impl<P: Push> Push for Arc<P> {
     async fn push(&self, events: &[Outgoing]) -> Result<(), PushError> {
         P::push(self, events).await
