@@ -28,6 +28,30 @@ pub enum Command {
     /// Rebuild the maintained user and group counts (`totalResults`) of a DynamoDB table from
     /// a full count. Pause provisioning while it runs.
     Recount(RecountArgs),
+    /// Read the change feed.
+    #[command(subcommand)]
+    Events(EventsCommand),
+}
+
+/// `scim-lambda events ...`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print a tenant's events as JSON lines, oldest first; with --follow, keep printing new
+    /// ones as they are stored.
+    Tail {
+        /// The tenant.
+        #[arg(long, value_parser = tenant_id)]
+        tenant: TenantId,
+        /// The DynamoDB table, as in the stack output TableName.
+        #[arg(long, env = "SCIM_TABLE")]
+        table: String,
+        /// Start after this position (`seq`); 0 replays everything retained.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Keep following the feed.
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 /// Options of `recount`.

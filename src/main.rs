@@ -6,10 +6,11 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use clap::Parser;
 use scim_lambda::admin::{
     CheckOutcome, DropOutcome, check_endpoint, drop_previous_token, recount_counts, rotate_token,
+    tail_events,
 };
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
 use scim_lambda::config::{
-    Cli, Command, Function, RecountArgs, ServeArgs, StoreKind, TokenCommand,
+    Cli, Command, EventsCommand, Function, RecountArgs, ServeArgs, StoreKind, TokenCommand,
 };
 use scim_lambda::feed::wiring::{self, FeedSettings};
 use scim_lambda::http::metrics::Settings as MetricSettings;
@@ -62,6 +63,18 @@ async fn main() -> anyhow::Result<()> {
         Some(Command::Serve(args)) => start(*args, mode).await,
         Some(Command::Token(command)) => token(command).await,
         Some(Command::Recount(args)) => recount(args).await,
+        Some(Command::Events(EventsCommand::Tail {
+            tenant,
+            table,
+            after,
+            follow,
+        })) => {
+            let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+            let mut out = std::io::stdout();
+            tail_events(&store, &tenant, after, follow, &mut out).await?;
+            Ok(())
+        }
         None => start(serve_args_from_env(), mode).await,
     }
 }

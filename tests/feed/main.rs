@@ -159,6 +159,36 @@ async fn concurrent_appenders_take_every_number_once<F: FeedStore>(feed: Arc<F>)
 }
 
 #[tokio::test]
+async fn events_tail_prints_one_line_per_event_and_continues_from_where_it_stopped() {
+    let t = TenantId::parse("t_tail").unwrap();
+    let changes: Vec<Change> = (1..=3).map(|v| change(&t, "u1", v)).collect();
+    let mut out = Vec::new();
+    // `tail_events` reads with the wall clock: these events were stamped to expire after it.
+    let keep = Retention {
+        secs: u64::MAX / 4,
+        now_secs: NOW,
+    };
+    let fresh = MemoryFeed::new();
+    fresh.append(&t, &changes, keep).await.unwrap();
+    let reached = scim_lambda::admin::tail_events(&fresh, &t, 1, false, &mut out)
+        .await
+        .unwrap();
+    assert_eq!(reached, 3);
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+}
+
+#[tokio::test]
 async fn memory_feed_numbers_dedupes_and_pages() {
     numbers_dedupes_and_pages(&MemoryFeed::new()).await;
 }

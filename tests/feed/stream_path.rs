@@ -121,6 +121,28 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
         .iter()
         .map(|e| (e.seq, e.event_type.clone()))
         .collect();
+    // The operator's view of the same feed: the CLI reads the table directly.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_scim-lambda"))
+        .args(["events", "tail", "--tenant", "t_stream", "--table", &table])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
     assert_eq!(
         pushed,
         [

@@ -1,0 +1,41 @@
+//! `scim-lambda events tail`: follows a tenant's change feed from the store, printing each
+//! event as one JSON line, for an operator checking what an application receives.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::store::TenantId;
+use crate::store::feed::FeedStore;
+
+/// How often `--follow` asks for new events.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Prints the events of `tenant` after `after` to `out`, one JSON document per line; with
+/// `follow`, keeps polling for new ones until the process is stopped. Returns the position
+/// reached (the `after` to continue from).
+///
+/// # Errors
+/// When the store cannot be read or `out` cannot be written.
+pub async fn tail_events<F: FeedStore>(
+    feed: &F,
+    tenant: &TenantId,
+    mut after: u64,
+    follow: bool,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<u64> {
+    loop {
+        let now = crate::feed::queue::now_ms() / 1000;
+        let page = feed.events(tenant, after, 1000, now).await?;
+        for event in &page.events {
+            writeln!(out, "{}", event.doc)?;
+        }
+        out.flush()?;
+        let more = page.next > after && !page.events.is_empty();
+        after = page.next;
+        match (more, follow) {
+            (true, _) => continue,
+            (false, true) => tokio::time::sleep(POLL).await,
+            (false, false) => return Ok(after),
+        }
+    }
+}
