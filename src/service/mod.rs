@@ -5,6 +5,7 @@
 //! into JSON with the request's base URL and projection.
 
 mod error;
+mod feed;
 mod if_match;
 mod keys;
 mod list;
@@ -15,6 +16,7 @@ mod search;
 mod use_cases;
 
 pub use error::{Error, Result};
+pub use feed::NewEndpoint;
 pub use if_match::IfMatch;
 pub use keys::index_keys;
 pub use list::ListPage;
