@@ -195,7 +195,7 @@ fn patches(c: &mut Criterion) {
         });
         let request = PatchRequest::parse(&body).unwrap();
         c.bench_function(&format!("patch/apply/{name}"), |b| {
-            b.iter_batched_ref(
+            b.iter_batched(
                 || doc.clone(),
                 |d| request.apply(kind, d).unwrap(),
                 BatchSize::SmallInput,

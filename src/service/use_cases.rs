@@ -146,8 +146,8 @@ impl<S: Store> Service<S> {
         };
         let written = self
             .write(tenant, kind, id, if_match, effective, |current| {
-                let mut doc = current.doc.clone();
-                let delta = request.apply(kind, &mut doc)?;
+                // The one copy of a PATCH: the stored version stays intact if it is refused.
+                let (doc, delta) = request.apply(kind, current.doc.clone())?;
                 let change = MemberChange {
                     clear: delta.clear,
                     add: delta.add,

@@ -132,31 +132,30 @@ impl PatchRequest {
         Ok(PatchRequest { operations })
     }
 
-    /// Applies the operations to `doc` (a stored resource of `kind`) and returns the membership
-    /// changes they ask for.
+    /// Applies the operations to `doc` (a stored resource of `kind`, taken by value) and returns
+    /// the patched document with the membership changes they ask for.
     ///
     /// RFC 7644 §3.5.2: "each operation against an attribute MUST be compatible with the
     /// attribute's mutability and schema", and the request is atomic ("if any operation fails,
-    /// the entire request fails"): the operations run on a copy that replaces `doc` only when all
-    /// succeeded and the result still has its required attributes.
+    /// the entire request fails"): atomicity comes from ownership. On an error the document is
+    /// dropped, so a caller that must keep the stored version passes a copy: one copy per PATCH,
+    /// made by the one caller that needs it.
     ///
     /// # Errors
     /// `mutability` for an explicit path to a read-only attribute, `invalidValue` for a wrong
     /// value type or a removed required attribute, `noTarget` for a filter that matches nothing
     /// and cannot seed a new element, `invalidFilter` for an unsupported `members` filter.
-    pub fn apply(&self, kind: ResourceKind, doc: &mut Value) -> Result<MemberDelta> {
-        let mut work = doc.clone();
-        let Some(object) = work.as_object_mut() else {
+    pub fn apply(&self, kind: ResourceKind, mut doc: Value) -> Result<(Value, MemberDelta)> {
+        let Some(object) = doc.as_object_mut() else {
             return Err(Error::invalid_value("the stored resource is not an object"));
         };
         let mut delta = MemberDelta::default();
         for op in &self.operations {
             op.apply(kind, object, &mut delta)?;
         }
-        check_required(kind, &work)?;
-        refresh_schemas(kind, &mut work);
-        *doc = work;
-        Ok(delta)
+        check_required(kind, &doc)?;
+        refresh_schemas(kind, &mut doc);
+        Ok((doc, delta))
     }
 }
 
