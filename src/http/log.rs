@@ -1,5 +1,5 @@
-//! One log line per request (method, route, status, latency, store calls, request id) and, in
-//! Lambda, one Embedded Metric Format line.
+//! One log line per request (tenant id, method, route, status, latency, store calls, request
+//! id) and, in Lambda, one Embedded Metric Format line.
 //!
 //! Only the route template is logged (`/scim/v2/Users/{id}`), never the query string (filters
 //! carry user names and emails), headers or bodies.
@@ -12,6 +12,7 @@ use axum::response::Response;
 
 use super::metrics::{RequestMetrics, emf};
 use super::state::AppState;
+use crate::auth::Principal;
 use crate::store::Store;
 
 /// Logs the request when its response is ready.
@@ -41,7 +42,13 @@ pub async fn log_request<S: Store>(
         .since(&calls_before)
         .total();
     let status = response.status().as_u16();
+    // The tenant id only (an opaque id, never the tenant's name), as the auth layer set it.
+    let tenant = response
+        .extensions()
+        .get::<Principal>()
+        .map_or("-", |p| p.tenant.as_str());
     tracing::info!(
+        tenant = %tenant,
         method = %method,
         route = %route,
         status,
@@ -61,6 +68,7 @@ pub async fn log_request<S: Store>(
             latency_ms,
             store_calls,
             timestamp_ms,
+            tenant,
         };
         // stdout, one line: the Lambda runtime ships it to CloudWatch Logs, which extracts the metrics.
         println!("{}", emf(&m));

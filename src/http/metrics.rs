@@ -1,7 +1,8 @@
 //! CloudWatch Embedded Metric Format: one JSON line per request on stdout, which CloudWatch
 //! Logs turns into metrics without any API call (and so without latency or IAM permissions).
 //!
-//! Dimensions are the route template and the status, never ids or names.
+//! Dimensions are the route template and the status, never ids or names; the tenant id is a
+//! dimension of the request count alone (one custom metric per tenant, not five).
 
 use serde_json::{Value, json};
 
@@ -21,6 +22,8 @@ pub struct RequestMetrics<'a> {
     pub store_calls: u64,
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: u128,
+    /// The caller's tenant (`-` when unauthenticated).
+    pub tenant: &'a str,
 }
 
 /// The EMF document for one request.
@@ -38,9 +41,14 @@ pub fn emf(m: &RequestMetrics<'_>) -> Value {
                     {"Name": "AuthFailures", "Unit": "Count"},
                     {"Name": "Unavailable", "Unit": "Count"},
                 ],
+            }, {
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Tenant"]],
+                "Metrics": [{"Name": "Requests", "Unit": "Count"}],
             }],
         },
         "Operation": m.operation,
+        "Tenant": m.tenant,
         "Status": m.status.to_string(),
         "Requests": 1,
         "Latency": m.latency_ms,
@@ -63,11 +71,17 @@ mod tests {
             latency_ms: 1.5,
             store_calls: 0,
             timestamp_ms: 1_700_000_000_000,
+            tenant: "t_abc",
         };
         let v = emf(&m);
         assert_eq!(v["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
         assert_eq!(v["Operation"], "PATCH /scim/v2/Users/{id}");
         assert_eq!(v["Status"], "401");
+        assert_eq!(v["Tenant"], "t_abc");
+        assert_eq!(
+            v["_aws"]["CloudWatchMetrics"][1]["Dimensions"][0][0],
+            "Tenant"
+        );
         assert_eq!(
             (v["AuthFailures"].as_u64(), v["Unavailable"].as_u64()),
             (Some(1), Some(0))

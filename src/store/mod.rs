@@ -11,6 +11,7 @@ pub mod calls;
 pub mod checkpoints;
 pub mod dynamo;
 pub mod memory;
+pub mod registry;
 
 use std::borrow::Borrow;
 use std::future::Future;
@@ -231,7 +232,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The persistence interface both stores implement.
 ///
 /// Methods return `Send` futures so the service can be used from any Tokio task.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: registry::Registry + Send + Sync + 'static {
     /// Creates a resource (and, for a group, its initial members) atomically.
     ///
     /// # Errors

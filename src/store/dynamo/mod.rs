@@ -12,6 +12,7 @@ pub mod items;
 pub mod keys;
 mod membership;
 mod query;
+mod registry;
 mod table;
 mod write;
 
