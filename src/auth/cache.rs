@@ -67,6 +67,9 @@ pub struct Verified {
     pub principal: Principal,
     /// The tenant's own requests-per-second cap, when it has one.
     pub requests_per_second: Option<u32>,
+    /// Whether the credential is a tenant token of the registry (request-capped, and its
+    /// tenant's last request time recorded), rather than the single-tenant token.
+    pub registered: bool,
 }
 
 /// A cache lookup's answer.
@@ -203,6 +206,7 @@ mod tests {
                 tenant: TenantId::parse(t).unwrap(),
             },
             requests_per_second: None,
+            registered: true,
         }
     }
 
@@ -218,7 +222,7 @@ mod tests {
         let rows = [
             (Duration::ZERO, true),
             (Duration::from_secs(59), true),
-            (Duration::from_millis(999), false),
+            (Duration::from_secs(1), false),
         ];
         for (step, valid) in rows {
             clock.advance(step);

@@ -57,7 +57,7 @@ pub async fn require_bearer<S: Store>(
             &principal,
         );
     }
-    state.tenancy.seen(store, &principal.tenant).await;
+    state.tenancy.seen(store, &verified).await;
     let mut request = request;
     request.extensions_mut().insert(principal.clone());
     tagged(next.run(request).await, &principal)

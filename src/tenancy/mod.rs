@@ -100,6 +100,7 @@ impl Tenancy {
             return Ok(Verified {
                 principal,
                 requests_per_second: None,
+                registered: false,
             });
         };
         let digest = parsed.digest().ok_or(AuthError::Invalid)?;
@@ -125,6 +126,7 @@ impl Tenancy {
                 tenant: record.tenant.clone(),
             },
             requests_per_second: record.requests_per_second,
+            registered: true,
         };
         let expires_ms = record
             .expires_at
@@ -142,9 +144,10 @@ impl Tenancy {
 
     /// Writes the tenant's coarse `lastRequestAt` when this instance has not for
     /// [`TOUCH_INTERVAL`]. Only tenants of the registry have a record to touch.
-    pub async fn seen<R: Registry>(&self, registry: &R, tenant: &TenantId) {
-        if tenant.as_str().starts_with("t_") {
-            self.touch(registry, Touch::Tenant(tenant.clone())).await;
+    pub async fn seen<R: Registry>(&self, registry: &R, verified: &Verified) {
+        if verified.registered {
+            self.touch(registry, Touch::Tenant(verified.principal.tenant.clone()))
+                .await;
         }
     }
 
@@ -170,11 +173,16 @@ impl Tenancy {
         }
     }
 
-    /// Takes one request from the tenant's bucket.
+    /// Takes one request from the tenant's bucket. The single-tenant credential is not
+    /// capped here: it is the deployment's own directory, which the API Gateway throttle
+    /// bounds, and a single-token deployment keeps behaving as before.
     ///
     /// # Errors
     /// Seconds until the tenant may send again.
     pub fn admit(&self, verified: &Verified) -> Result<(), u64> {
+        if !verified.registered {
+            return Ok(());
+        }
         self.limiter
             .admit(&verified.principal.tenant, verified.requests_per_second)
     }
