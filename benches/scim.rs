@@ -17,10 +17,9 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
-use scim_lambda::auth::{StaticToken, TokenDigest};
 use scim_lambda::auth::cache::SystemClock;
+use scim_lambda::auth::{StaticToken, TokenDigest};
 use scim_lambda::http::admin::AdminAuth;
-use scim_lambda::tenancy::Tenancy;
 use scim_lambda::scim::filter::{Filter, matches};
 use scim_lambda::scim::patch::PatchRequest;
 use scim_lambda::scim::path::{AttrPath, PatchPath};
@@ -29,6 +28,7 @@ use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::{Resource, Service};
 use scim_lambda::store::Members;
 use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::tenancy::Tenancy;
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -412,11 +412,7 @@ fn tenant_tokens(c: &mut Criterion) {
     let (tenant, token) = rt.block_on(async {
         let (_, b) = send(
             &app,
-            admin(
-                "POST",
-                "/admin/v1/tenants",
-                json!({"name": "Bench"}),
-            ),
+            admin("POST", "/admin/v1/tenants", json!({"name": "Bench"})),
         )
         .await;
         let t: Value = serde_json::from_slice(&b).unwrap();

@@ -16,4 +16,5 @@ mod concurrency;
 mod helpers;
 mod isolation;
 mod purge;
+mod registry;
 mod tokens;

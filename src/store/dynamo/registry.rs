@@ -251,7 +251,8 @@ impl DynamoStore {
     }
 
     /// Runs a transaction built from the tenant's current version until it commits, the
-    /// tenant is gone, or an action other than the version check fails (its index returned).
+    /// tenant is gone, or an action other than the version check fails alone (reported as
+    /// `Uniqueness`: in a rename that is the new name's claim at index 1).
     async fn with_tenant<F>(&self, id: &TenantId, mut build: F) -> StoreResult<Stored>
     where
         F: FnMut(&Stored) -> StoreResult<(Vec<TransactWriteItem>, Stored)>,
@@ -262,8 +263,9 @@ impl DynamoStore {
             let (actions, next) = build(&current)?;
             match self.transact(actions).await {
                 Ok(()) => return Ok(next),
-                // Action 0 is always the tenant's version check: someone changed it; re-read.
-                Err(TxError::Conditions(failed)) if failed == [0] => {}
+                // Action 0 is always the tenant's version check: someone changed the tenant or
+                // its token set (a token check may fail with it); re-read and rebuild.
+                Err(TxError::Conditions(failed)) if failed.contains(&0) => {}
                 Err(TxError::Conditions(_)) => return Err(NAME_TAKEN),
                 Err(TxError::Store(e)) => return Err(e),
             }
