@@ -12,6 +12,8 @@
 //!
 //! `--tenant` runs the same sync inside a tenant: a tenant and its token are made through the
 //! admin API first, and every request goes to its per-tenant URL with its `scim_..._...` token.
+//! `--flood N` adds N connections that send random well-formed tenant tokens during the whole
+//! run (each costs one store read and must be refused), to show they do not slow the sync.
 //!
 //! Each server command is started by the generator itself (`sh -c "exec <command>"`, with
 //! `{port}` replaced and `SCIM_LISTEN`, `SCIM_TOKEN` set), so its CPU time and peak RSS can be
@@ -77,6 +79,7 @@ struct Opts {
     runs: usize,
     coldstart: bool,
     tenant: bool,
+    flood: usize,
     targets: Vec<Target>,
 }
 
@@ -91,7 +94,7 @@ struct Target {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen [coldstart] [--tenant] [--users N] [--groups N] [--group-size N] [--batch N] \
+        "usage: loadgen [coldstart] [--tenant] [--flood N] [--users N] [--groups N] [--group-size N] [--batch N] \
          [--workers N] [--phase-seconds S] [--runs N] [--null CMD] [--server NAME CMD]... \
          [--attach NAME HOST:PORT PID]"
     );
@@ -109,6 +112,7 @@ fn parse_opts() -> Opts {
         runs: 20,
         coldstart: false,
         tenant: false,
+        flood: 0,
         targets: Vec::new(),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -122,6 +126,7 @@ fn parse_opts() -> Opts {
         match args[i].as_str() {
             "coldstart" => o.coldstart = true,
             "--tenant" => o.tenant = true,
+            "--flood" => o.flood = num(next(&mut i)),
             "--users" => o.users = num(next(&mut i)),
             "--groups" => o.groups = num(next(&mut i)),
             "--group-size" => o.group_size = num(next(&mut i)),
@@ -840,6 +845,50 @@ async fn wait_ready(addr: SocketAddr, timeout: Duration) -> bool {
     false
 }
 
+/// One flooding connection: random well-formed tenant tokens (each costs the server one store
+/// read, and is never cached) as fast as the server answers, until `stop`. Returns (sent, 401s).
+async fn flood(
+    addr: SocketAddr,
+    n: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> (usize, usize) {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut conn = Conn::open(addr).await.unwrap();
+    let (mut sent, mut refused) = (0, 0);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (n as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let mut random = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(ALPHABET[(seed % 32) as usize])
+            })
+            .collect()
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let token = format!("scim_{}_{}", random(20), random(52));
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(format!("{BASE}/Users?count=1"))
+            .header("host", addr.to_string())
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        if conn.sender.ready().await.is_err() {
+            conn = Conn::open(addr).await.unwrap();
+            continue;
+        }
+        let Ok(resp) = conn.sender.send_request(req).await else {
+            continue;
+        };
+        sent += 1;
+        refused += usize::from(resp.status().as_u16() == 401);
+        let _ = resp.into_body().collect().await;
+    }
+    (sent, refused)
+}
+
 /// Creates a tenant (with a request cap above anything the generator sends, so the figures
 /// measure the server and not the cap) and a token for it, and points the workers at them.
 async fn make_tenant(addr: SocketAddr) {
@@ -901,6 +950,10 @@ async fn run_target(o: &Opts, target: &Target) -> TargetReport {
         user_ids: (0..o.users).map(|_| OnceLock::new()).collect(),
         group_ids: (0..o.groups).map(|_| OnceLock::new()).collect(),
     });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..o.flood)
+        .map(|n| tokio::spawn(flood(server.addr, n, Arc::clone(&stop))))
+        .collect();
     let mut phases = Vec::new();
     for phase in Phase::ALL {
         let r = run_phase(Arc::clone(&world), server.addr, &server, phase).await;
@@ -917,6 +970,17 @@ async fn run_target(o: &Opts, target: &Target) -> TargetReport {
             }
         );
         phases.push(r);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut sent, mut refused) = (0, 0);
+    for f in flooders {
+        let (s, r) = f.await.unwrap();
+        sent += s;
+        refused += r;
+    }
+    if o.flood > 0 {
+        eprintln!("  flood: {sent} requests with random tenant tokens, {refused} answered 401");
+        assert_eq!(sent, refused, "every random token must be refused");
     }
     let verified = if target.verify {
         Some(verify(&world, server.addr).await)
