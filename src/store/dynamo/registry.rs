@@ -12,178 +12,26 @@
 //! token set it rewrites is exactly the current one. Verifying a token is then one consistent
 //! `GetItem`.
 
+mod items;
+
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, Update, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
 };
 
-use super::items::{Item, ItemError, ItemExt, counter_key, key, s};
+use self::items::{
+    CREATED, Change, DELETED, DESCRIPTION, DIGEST, EXPIRES, LAST_REQUEST, LAST_USED, LIVE, NAME,
+    PURGING, RPS, STATUS, Stored, TENANT, VER, name_key, num, tenant_from, tenant_key, token_from,
+    token_key, tokens_of,
+};
+use super::items::{Item, ItemExt, counter_key, s};
 use super::{CONFLICT_ATTEMPTS, DynamoStore, TxError, backoff, build_error, keys, translate};
-use crate::auth::TokenDigest;
 use crate::scim::schema::{ResourceKind, fold_case};
 use crate::store::registry::{
     MAX_TOKENS_PER_TENANT, Registry, TenantPatch, TenantRecord, TenantStatus, TokenRecord, Touch,
 };
 use crate::store::{Call, StoreError, StoreResult, TenantId};
-
-const TENANT_SK: &str = "TENANT";
-const TOKEN_SK: &str = "TOKEN";
-const LIVE: &str = "R#TENANTS";
-const PURGING: &str = "R#PURGING";
-
-const NAME: &str = "tname";
-const STATUS: &str = "tstatus";
-const CREATED: &str = "createdAt";
-const DELETED: &str = "deletedAt";
-const RPS: &str = "rps";
-const LAST_REQUEST: &str = "lastRequestAt";
-const VER: &str = "ver";
-const TOKENS: &str = "toks";
-const TENANT: &str = "tenant";
-const DESCRIPTION: &str = "description";
-const DIGEST: &str = "digest";
-const EXPIRES: &str = "expiresAt";
-const LAST_USED: &str = "lastUsedAt";
-
-fn tenant_key(id: &TenantId) -> Item {
-    key(format!("R#TENANT#{id}"), TENANT_SK)
-}
-fn token_key(id: &str) -> Item {
-    key(format!("R#TOKEN#{id}"), TOKEN_SK)
-}
-fn name_key(name: &str) -> Item {
-    key(format!("R#NAME#{}", fold_case(name)), keys::GUARD_SK)
-}
-fn tokens_of(tenant: &TenantId) -> String {
-    format!("R#TENANT#{tenant}#TOKENS")
-}
-fn num(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
-fn opt_num(item: &Item, name: &'static str) -> Result<Option<i64>, ItemError> {
-    item.contains_key(name)
-        .then(|| item.number_i64(name))
-        .transpose()
-}
-fn status_of(item: &Item, name: &'static str) -> Result<TenantStatus, ItemError> {
-    TenantStatus::parse(item.string(name)?).ok_or(ItemError::Malformed(name))
-}
-fn rps_of(item: &Item) -> Result<Option<u32>, ItemError> {
-    opt_num(item, RPS)?
-        .map(|n| u32::try_from(n).map_err(|_| ItemError::Malformed(RPS)))
-        .transpose()
-}
-
-/// A tenant item read back: the record, its version and its token ids.
-struct Stored {
-    record: TenantRecord,
-    ver: i64,
-    tokens: Vec<String>,
-}
-
-fn tenant_from(item: &Item) -> Result<Stored, ItemError> {
-    let id = TenantId::parse(item.string(keys::GSI1SK)?).map_err(|_| ItemError::Malformed("id"))?;
-    let tokens = match item.get(TOKENS) {
-        Some(AttributeValue::Ss(set)) => set.clone(),
-        Some(_) => return Err(ItemError::Malformed(TOKENS)),
-        None => Vec::new(),
-    };
-    Ok(Stored {
-        record: TenantRecord {
-            id,
-            name: item.string(NAME)?.to_string(),
-            status: status_of(item, STATUS)?,
-            created_at: item.number_i64(CREATED)?,
-            deleted_at: opt_num(item, DELETED)?,
-            requests_per_second: rps_of(item)?,
-            last_request_at: opt_num(item, LAST_REQUEST)?,
-        },
-        ver: item.number_i64(VER)?,
-        tokens,
-    })
-}
-
-fn token_from(item: &Item) -> Result<TokenRecord, ItemError> {
-    Ok(TokenRecord {
-        id: item.string(keys::GSI1SK)?.to_string(),
-        tenant: TenantId::parse(item.string(TENANT)?).map_err(|_| ItemError::Malformed(TENANT))?,
-        description: item.string(DESCRIPTION)?.to_string(),
-        digest: TokenDigest::from_hex(item.string(DIGEST)?).ok_or(ItemError::Malformed(DIGEST))?,
-        created_at: item.number_i64(CREATED)?,
-        expires_at: opt_num(item, EXPIRES)?,
-        last_used_at: opt_num(item, LAST_USED)?,
-        tenant_status: status_of(item, STATUS)?,
-        requests_per_second: rps_of(item)?,
-    })
-}
-
-/// A `SET`/`REMOVE` update of one item with a condition.
-struct Change {
-    key: Item,
-    set: Vec<(&'static str, AttributeValue)>,
-    remove: Vec<&'static str>,
-    extra: Option<(&'static str, AttributeValue)>,
-    condition: &'static str,
-    condition_values: Vec<(&'static str, AttributeValue)>,
-}
-
-impl Change {
-    fn new(key: Item, condition: &'static str) -> Self {
-        Change {
-            key,
-            set: Vec::new(),
-            remove: Vec::new(),
-            extra: None,
-            condition,
-            condition_values: Vec::new(),
-        }
-    }
-
-    fn build(self, table: &str) -> StoreResult<TransactWriteItem> {
-        let mut names = HashMap::new();
-        let mut values = HashMap::new();
-        let mut sets = Vec::new();
-        for (i, (attr, value)) in self.set.into_iter().enumerate() {
-            names.insert(format!("#s{i}"), attr.to_string());
-            values.insert(format!(":s{i}"), value);
-            sets.push(format!("#s{i} = :s{i}"));
-        }
-        let mut expr = String::new();
-        if !sets.is_empty() {
-            expr = format!("SET {}", sets.join(", "));
-        }
-        if !self.remove.is_empty() {
-            let mut removes = Vec::new();
-            for (i, attr) in self.remove.into_iter().enumerate() {
-                names.insert(format!("#r{i}"), attr.to_string());
-                removes.push(format!("#r{i}"));
-            }
-            expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        if let Some((clause, value)) = self.extra {
-            names.insert("#toks".into(), TOKENS.into());
-            values.insert(":toks".into(), value);
-            expr.push_str(&format!(" {clause} #toks :toks"));
-        }
-        for (name, value) in self.condition_values {
-            values.insert(name.to_string(), value);
-        }
-        if self.condition.contains("#ver") {
-            names.insert("#ver".into(), VER.into());
-        }
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(self.key))
-            .update_expression(expr.trim())
-            .condition_expression(self.condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
-            .build()
-            .map_err(build_error)?;
-        Ok(TransactWriteItem::builder().update(update).build())
-    }
-}
 
 const NAME_TAKEN: StoreError = StoreError::Uniqueness { attribute: "name" };
 
