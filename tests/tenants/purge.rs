@@ -77,3 +77,77 @@ async fn a_purge_stopped_half_way_finishes_when_run_again(d: &Deployment) {
     .await
     .expect(201);
 }
+
+/// The scheduled purge waits for the token cache bound after a delete, then finishes; a
+/// budget bounds each run.
+#[tokio::test]
+async fn the_scheduled_purge_waits_for_the_cache_bound_and_resumes_within_its_budget() {
+    use scim_lambda::scim::schema::ResourceKind;
+    use scim_lambda::store::Store;
+    use scim_lambda::store::memory::MemoryStore;
+    use scim_lambda::store::registry::{Registry, TenantRecord, TenantStatus};
+    use scim_lambda::store::{IndexKeys, Record, TenantId};
+    use scim_lambda::tenancy::purge::{GRACE, purge_pending};
+
+    let store = MemoryStore::new();
+    let id = TenantId::generate().unwrap();
+    let t = TenantRecord {
+        id: id.clone(),
+        name: "Scheduled".into(),
+        status: TenantStatus::Active,
+        created_at: 0,
+        deleted_at: None,
+        requests_per_second: None,
+        last_request_at: None,
+    };
+    store.create_tenant(&t).await.unwrap();
+    for i in 0..5 {
+        let uid = uuid::Uuid::new_v4().to_string();
+        let record = Record {
+            doc: serde_json::json!({"id": uid, "userName": format!("s{i}")}),
+            id: uid,
+            version: 1,
+            keys: IndexKeys {
+                unique: Some(format!("s{i}")),
+                ..IndexKeys::default()
+            },
+        };
+        store
+            .create(&id, ResourceKind::User, record, &[])
+            .await
+            .unwrap();
+    }
+    store.delete_tenant(&id, 1_000).await.unwrap();
+    let grace = i64::try_from(GRACE.as_secs()).unwrap();
+    assert_eq!(
+        purge_pending(&store, 1_000 + grace - 1, GRACE, 100)
+            .await
+            .unwrap(),
+        (0, 1)
+    );
+    assert_eq!(
+        purge_pending(&store, 1_000 + grace, GRACE, 2)
+            .await
+            .unwrap(),
+        (0, 1)
+    );
+    assert_eq!(
+        purge_pending(&store, 1_000 + grace, GRACE, 2)
+            .await
+            .unwrap(),
+        (0, 1)
+    );
+    assert_eq!(
+        purge_pending(&store, 1_000 + grace, GRACE, 2)
+            .await
+            .unwrap(),
+        (1, 0)
+    );
+    assert!(store.tenant(&id).await.unwrap().is_none());
+    assert_eq!(
+        purge_pending(&store, 1_000 + grace, GRACE, 2)
+            .await
+            .unwrap(),
+        (0, 0)
+    );
+}
