@@ -17,7 +17,9 @@ use axum::body::Body;
 use axum::http::Request;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
-use scim_lambda::auth::StaticToken;
+use scim_lambda::auth::cache::SystemClock;
+use scim_lambda::auth::{StaticToken, TokenDigest};
+use scim_lambda::http::admin::AdminAuth;
 use scim_lambda::scim::filter::{Filter, matches};
 use scim_lambda::scim::patch::PatchRequest;
 use scim_lambda::scim::path::{AttrPath, PatchPath};
@@ -26,6 +28,7 @@ use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::{Resource, Service};
 use scim_lambda::store::Members;
 use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::tenancy::Tenancy;
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -379,5 +382,85 @@ fn router(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, filters, paths, patches, serialise, router);
+/// What authenticating costs per request: the single-tenant token, a tenant token found in the
+/// per-instance cache (no store read), one read from the store (the cache forgotten before each
+/// request: in DynamoDB this is the one consistent `GetItem`), and an unknown tenant token
+/// (one read, refused, never cached).
+fn tenant_tokens(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let service = Arc::new(Service::new(MemoryStore::new()));
+    let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
+    // A cap far above what one thread can send: the figures measure authentication, not 429s.
+    let tenancy = Tenancy::new(Arc::new(SystemClock), u32::MAX);
+    let state = AppState::new_shared(service, tokens, "/scim/v2")
+        .with_tenancy(tenancy)
+        .with_admin(AdminAuth::Token(TokenDigest::of("bench-admin").unwrap()));
+    let tenancy = Arc::clone(&state.tenancy);
+    let app = app(state);
+    let admin = |method: &str, uri: &str, body: Value| {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", "Bearer bench-admin")
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    let (tenant, token) = rt.block_on(async {
+        let (_, b) = send(
+            &app,
+            admin("POST", "/admin/v1/tenants", json!({"name": "Bench"})),
+        )
+        .await;
+        let t: Value = serde_json::from_slice(&b).unwrap();
+        let id = t["id"].as_str().unwrap().to_string();
+        let (_, b) = send(
+            &app,
+            admin("POST", &format!("/admin/v1/tenants/{id}/tokens"), json!({})),
+        )
+        .await;
+        let k: Value = serde_json::from_slice(&b).unwrap();
+        (id, k["token"].as_str().unwrap().to_string())
+    });
+    let token_id = token[5..25].to_string();
+    let probe = |token: &str| {
+        Request::builder()
+            .uri("/scim/v2/ServiceProviderConfig")
+            .header("authorization", format!("Bearer {token}"))
+            .header("host", "scim.example.com")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let _ = tenant;
+    c.bench_function("auth/single-tenant token", |b| {
+        b.iter(|| rt.block_on(async { assert_eq!(send(&app, probe(TOKEN)).await.0, 200) }))
+    });
+    c.bench_function("auth/tenant token, cached (no store read)", |b| {
+        b.iter(|| rt.block_on(async { assert_eq!(send(&app, probe(&token)).await.0, 200) }))
+    });
+    c.bench_function("auth/tenant token, uncached (one read)", |b| {
+        b.iter_batched(
+            || tenancy.forget_token(&token_id),
+            |()| rt.block_on(async { assert_eq!(send(&app, probe(&token)).await.0, 200) }),
+            BatchSize::SmallInput,
+        )
+    });
+    let unknown = format!("scim_{}_{}", "a".repeat(20), "b".repeat(52));
+    c.bench_function("auth/unknown tenant token (one read, 401)", |b| {
+        b.iter(|| rt.block_on(async { assert_eq!(send(&app, probe(&unknown)).await.0, 401) }))
+    });
+}
+
+criterion_group!(
+    benches,
+    filters,
+    paths,
+    patches,
+    serialise,
+    router,
+    tenant_tokens
+);
 criterion_main!(benches);

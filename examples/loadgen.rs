@@ -7,7 +7,13 @@
 //!     --server scim 'target/release/scim-lambda' \
 //!     --server scim2-server '.venv/bin/scim2-server --port {port} --tenant scim --bearer-token loadgen-token-0123456789'
 //! cargo run --release --example loadgen -- coldstart --runs 20 --server scim 'target/release/scim-lambda'
+//! cargo run --release --example loadgen -- --tenant --server scim 'target/release/scim-lambda'
 //! ```
+//!
+//! `--tenant` runs the same sync inside a tenant: a tenant and its token are made through the
+//! admin API first, and every request goes to its per-tenant URL with its `scim_..._...` token.
+//! `--flood N` adds N connections that send random well-formed tenant tokens during the whole
+//! run (each costs one store read and must be refused), to show they do not slow the sync.
 //!
 //! Each server command is started by the generator itself (`sh -c "exec <command>"`, with
 //! `{port}` replaced and `SCIM_LISTEN`, `SCIM_TOKEN` set), so its CPU time and peak RSS can be
@@ -44,6 +50,21 @@ use serde_json::{Value, json};
 
 const TOKEN: &str = "loadgen-token-0123456789";
 const BASE: &str = "/scim/v2";
+/// The admin token a spawned server gets, for `--tenant` runs.
+const ADMIN_TOKEN: &str = "loadgen-admin-token-0123456789";
+
+/// The base path and token the workers use: `BASE` and `TOKEN` (the `default` tenant), or with
+/// `--tenant` a tenant made through the admin API before each target's run, its per-tenant URL
+/// and its own `scim_..._...` token.
+static SCOPE: std::sync::RwLock<Option<(String, String)>> = std::sync::RwLock::new(None);
+
+fn scope() -> (String, String) {
+    SCOPE
+        .read()
+        .unwrap()
+        .clone()
+        .unwrap_or_else(|| (BASE.to_string(), TOKEN.to_string()))
+}
 /// `userName eq "probe@contoso.com"`, URL-encoded.
 const PROBE: &str = "/Users?filter=userName%20eq%20%22probe%40contoso.com%22";
 
@@ -57,6 +78,8 @@ struct Opts {
     phase_seconds: u64,
     runs: usize,
     coldstart: bool,
+    tenant: bool,
+    flood: usize,
     targets: Vec<Target>,
 }
 
@@ -71,7 +94,7 @@ struct Target {
 
 fn usage() -> ! {
     eprintln!(
-        "usage: loadgen [coldstart] [--users N] [--groups N] [--group-size N] [--batch N] \
+        "usage: loadgen [coldstart] [--tenant] [--flood N] [--users N] [--groups N] [--group-size N] [--batch N] \
          [--workers N] [--phase-seconds S] [--runs N] [--null CMD] [--server NAME CMD]... \
          [--attach NAME HOST:PORT PID]"
     );
@@ -88,6 +111,8 @@ fn parse_opts() -> Opts {
         phase_seconds: 300,
         runs: 20,
         coldstart: false,
+        tenant: false,
+        flood: 0,
         targets: Vec::new(),
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -100,6 +125,8 @@ fn parse_opts() -> Opts {
     while i < args.len() {
         match args[i].as_str() {
             "coldstart" => o.coldstart = true,
+            "--tenant" => o.tenant = true,
+            "--flood" => o.flood = num(next(&mut i)),
             "--users" => o.users = num(next(&mut i)),
             "--groups" => o.groups = num(next(&mut i)),
             "--group-size" => o.group_size = num(next(&mut i)),
@@ -197,6 +224,7 @@ fn spawn(cmd: &str, addr: SocketAddr) -> Child {
         .arg(format!("exec {cmd}"))
         .env("SCIM_LISTEN", addr.to_string())
         .env("SCIM_TOKEN", TOKEN)
+        .env("SCIM_ADMIN_TOKEN", ADMIN_TOKEN)
         .env(
             "SCIM_STORE",
             std::env::var("SCIM_STORE").unwrap_or("memory".into()),
@@ -289,11 +317,12 @@ impl Conn {
     /// One request; a broken connection is reopened once.
     async fn call(&mut self, method: Method, path: &str, body: Option<&Value>) -> (u16, Bytes) {
         for attempt in 0..2 {
+            let (base, token) = scope();
             let mut b = Request::builder()
                 .method(method.clone())
-                .uri(format!("{BASE}{path}"))
+                .uri(format!("{base}{path}"))
                 .header("host", self.addr.to_string())
-                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("authorization", format!("Bearer {token}"))
                 .header("accept", "application/scim+json");
             let bytes = match body {
                 Some(v) => {
@@ -816,6 +845,95 @@ async fn wait_ready(addr: SocketAddr, timeout: Duration) -> bool {
     false
 }
 
+/// One flooding connection: random well-formed tenant tokens (each costs the server one store
+/// read, and is never cached) as fast as the server answers, until `stop`. Returns (sent, 401s).
+async fn flood(
+    addr: SocketAddr,
+    n: usize,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> (usize, usize) {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let mut conn = Conn::open(addr).await.unwrap();
+    let (mut sent, mut refused) = (0, 0);
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ (n as u64).wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let mut random = |len: usize| -> String {
+        (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(ALPHABET[(seed % 32) as usize])
+            })
+            .collect()
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let token = format!("scim_{}_{}", random(20), random(52));
+        let req = Request::builder()
+            .method(Method::GET)
+            .uri(format!("{BASE}/Users?count=1"))
+            .header("host", addr.to_string())
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        if conn.sender.ready().await.is_err() {
+            conn = Conn::open(addr).await.unwrap();
+            continue;
+        }
+        let Ok(resp) = conn.sender.send_request(req).await else {
+            continue;
+        };
+        sent += 1;
+        refused += usize::from(resp.status().as_u16() == 401);
+        let _ = resp.into_body().collect().await;
+    }
+    (sent, refused)
+}
+
+/// Creates a tenant (with a request cap above anything the generator sends, so the figures
+/// measure the server and not the cap) and a token for it, and points the workers at them.
+async fn make_tenant(addr: SocketAddr) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let mut post = |path: String, body: Value| {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("host", addr.to_string())
+            .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let sent = sender.send_request(req);
+        async move {
+            let resp = sent.await.unwrap();
+            assert_eq!(
+                resp.status().as_u16(),
+                201,
+                "the admin API must be on (SCIM_ADMIN_TOKEN)"
+            );
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        }
+    };
+    let name = format!("loadgen-{}", std::process::id());
+    let tenant = post(
+        "/admin/v1/tenants".into(),
+        json!({"name": name, "requestsPerSecond": 10000}),
+    )
+    .await;
+    let id = tenant["id"].as_str().unwrap().to_string();
+    let token = post(
+        format!("/admin/v1/tenants/{id}/tokens"),
+        json!({"description": "loadgen"}),
+    )
+    .await;
+    let token = token["token"].as_str().unwrap().to_string();
+    *SCOPE.write().unwrap() = Some((format!("/tenants/{id}{BASE}"), token));
+}
+
 async fn run_target(o: &Opts, target: &Target) -> TargetReport {
     let server = Server::start(target);
     assert!(
@@ -824,11 +942,18 @@ async fn run_target(o: &Opts, target: &Target) -> TargetReport {
         target.name,
         server.addr
     );
+    if o.tenant {
+        make_tenant(server.addr).await;
+    }
     let world = Arc::new(World {
         o: o.clone(),
         user_ids: (0..o.users).map(|_| OnceLock::new()).collect(),
         group_ids: (0..o.groups).map(|_| OnceLock::new()).collect(),
     });
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..o.flood)
+        .map(|n| tokio::spawn(flood(server.addr, n, Arc::clone(&stop))))
+        .collect();
     let mut phases = Vec::new();
     for phase in Phase::ALL {
         let r = run_phase(Arc::clone(&world), server.addr, &server, phase).await;
@@ -845,6 +970,17 @@ async fn run_target(o: &Opts, target: &Target) -> TargetReport {
             }
         );
         phases.push(r);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (mut sent, mut refused) = (0, 0);
+    for f in flooders {
+        let (s, r) = f.await.unwrap();
+        sent += s;
+        refused += r;
+    }
+    if o.flood > 0 {
+        eprintln!("  flood: {sent} requests with random tenant tokens, {refused} answered 401");
+        assert_eq!(sent, refused, "every random token must be refused");
     }
     let verified = if target.verify {
         Some(verify(&world, server.addr).await)

@@ -31,6 +31,9 @@ pub enum Command {
     /// Read the change feed.
     #[command(subcommand)]
     Events(EventsCommand),
+    /// Manage tenants (customer directories) in the DynamoDB table.
+    #[command(subcommand)]
+    Tenant(crate::cli::TenantCommand),
 }
 
 /// `scim-lambda events ...`.
@@ -92,6 +95,9 @@ pub enum TokenCommand {
         #[arg(long, env = "SCIM_TOKEN", hide_env_values = true, value_parser = secret)]
         token: SecretString,
     },
+    /// Tenant tokens (`scim_<id>_<secret>`) in the DynamoDB table.
+    #[command(flatten)]
+    Tenant(crate::cli::TenantTokenCommand),
 }
 
 /// Which of the binary's functions a Lambda instance runs.
@@ -103,6 +109,8 @@ pub enum Function {
     Stream,
     /// Webhook deliveries off the SQS queue.
     Deliver,
+    /// The scheduled purge of deleted tenants' data.
+    Purge,
 }
 
 /// Where data lives.
@@ -179,6 +187,13 @@ pub struct ServeArgs {
     /// The tenant a single-token deployment serves (every key is prefixed with it).
     #[arg(long, env = "SCIM_TENANT", default_value = "default", value_parser = tenant_id)]
     pub tenant: TenantId,
+    /// Bearer token of the admin API on a local server (`/admin/v1`); without it the admin API
+    /// is off. In Lambda the admin API uses IAM authorization instead.
+    #[arg(long, env = "SCIM_ADMIN_TOKEN", hide_env_values = true, value_parser = secret)]
+    pub admin_token: Option<SecretString>,
+    /// Requests per second a tenant may send to one instance, unless its record sets its own.
+    #[arg(long, env = "SCIM_TENANT_REQUESTS_PER_SECOND", default_value_t = crate::tenancy::limit::DEFAULT_REQUESTS_PER_SECOND)]
+    pub tenant_requests_per_second: u32,
 }
 
 /// Reads a secret argument; an empty value counts as absent (fail closed, never a token that

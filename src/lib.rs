@@ -12,6 +12,8 @@
 //!   `store`, with versions and bounded retries.
 //! - [`auth`]: bearer-token sources (static, Secrets Manager), constant-time comparison.
 //! - [`http`]: the axum router, auth layer, extractors and the one error-to-response map.
+//! - [`tenancy`]: many tenants in one deployment: tenant tokens, request caps, the admin use
+//!   cases and the purge of deleted tenants.
 //! - [`config`]: the command line and environment.
 //!
 //! Dependencies point one way: `http` → `service` → (`scim`, `store`); `auth` stands alone.
@@ -20,12 +22,14 @@
 pub mod admin;
 pub mod auth;
 pub mod change;
+pub mod cli;
 pub mod config;
 pub mod feed;
 pub mod http;
 pub mod scim;
 pub mod service;
 pub mod store;
+pub mod tenancy;
 pub mod tenant;
 
 pub use auth::Tokens;

@@ -14,11 +14,17 @@ use scim_lambda::config::{
 };
 use scim_lambda::feed::wiring::{self, FeedSettings};
 use scim_lambda::http::metrics::Settings as MetricSettings;
+use std::sync::Arc;
+
+use scim_lambda::auth::TokenDigest;
+use scim_lambda::auth::cache::SystemClock;
+use scim_lambda::http::admin::AdminAuth;
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
 use scim_lambda::store::Store;
 use scim_lambda::store::dynamo::DynamoStore;
 use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::tenancy::Tenancy;
 use scim_lambda::{AppState, Tokens, app};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -60,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
     };
     init_tracing(mode);
     match cli.command {
-        Some(Command::Serve(args)) => start(*args, mode).await,
+        // Boxed: the serving futures are large, and main's own future stays small.
+        Some(Command::Serve(args)) => Box::pin(start(*args, mode)).await,
         Some(Command::Token(command)) => token(command).await,
         Some(Command::Recount(args)) => recount(args).await,
         Some(Command::Events(EventsCommand::Tail {
@@ -75,7 +82,8 @@ async fn main() -> anyhow::Result<()> {
             tail_events(&store, &tenant, after, follow, &mut out).await?;
             Ok(())
         }
-        None => start(serve_args_from_env(), mode).await,
+        Some(Command::Tenant(command)) => Box::pin(scim_lambda::cli::run_tenant(command)).await,
+        None => Box::pin(start(serve_args_from_env(), mode)).await,
     }
 }
 
@@ -95,6 +103,7 @@ async fn start(args: ServeArgs, mode: Mode) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e))
         }
+        (Mode::Lambda, Function::Purge) => purge_worker(&args.table).await,
         (Mode::Lambda, Function::Api) | (Mode::Local, _) => serve(resolve(args, mode)?).await,
     }
 }
@@ -143,6 +152,12 @@ fn resolve(args: ServeArgs, mode: Mode) -> anyhow::Result<Settings> {
             }
         }),
     };
+    if let (TokenSetting::Static(scim), Some(admin)) = (&token, &args.admin_token) {
+        // One credential must never open both kinds of routes.
+        if scim.expose_secret() == admin.expose_secret() {
+            anyhow::bail!("SCIM_ADMIN_TOKEN must differ from SCIM_TOKEN");
+        }
+    }
     if args.cursor_key.is_none() && mode == Mode::Lambda {
         tracing::warn!("SCIM_CURSOR_KEY is not set: cursors will not work across instances");
     }
@@ -227,7 +242,19 @@ fn state<S: Store>(store: S, tokens: Tokens, settings: &Settings) -> AppState<S>
         service = service.with_cursor_key(CursorKey::derive(key.expose_secret().as_bytes()));
     }
     let args = &settings.args;
+    let admin = match (settings.mode, &args.admin_token) {
+        (Mode::Lambda, _) => AdminAuth::Iam,
+        (Mode::Local, Some(token)) => match TokenDigest::of_secret(token) {
+            Some(d) => AdminAuth::Token(d),
+            None => AdminAuth::Off,
+        },
+        (Mode::Local, None) => AdminAuth::Off,
+    };
+    let tenancy = Tenancy::new(Arc::new(SystemClock), args.tenant_requests_per_second)
+        .with_background_purge(settings.mode == Mode::Local);
     AppState::new(service, tokens, &args.base_path)
+        .with_tenancy(tenancy)
+        .with_admin(admin)
         .with_public_url(args.public_url.as_deref())
         .with_trusted_forwarding(args.trust_forwarded_headers)
         .with_metrics(settings.metrics.clone())
@@ -269,6 +296,7 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
             }
             CheckOutcome::Problem(why) => anyhow::bail!(why),
         },
+        TokenCommand::Tenant(command) => scim_lambda::cli::run_token(command).await,
     }
 }
 
@@ -284,6 +312,38 @@ async fn recount(args: RecountArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The scheduled purge (a function of the stack, same binary, `SCIM_FUNCTION=purge`):
+/// each invocation resumes every pending purge of a deleted tenant. Lambda freezes a process
+/// between invocations, so this cannot be a task spawned by the DELETE request.
+async fn purge_worker(table: &str) -> anyhow::Result<()> {
+    use lambda_http::{LambdaEvent, service_fn};
+    use scim_lambda::tenancy::purge::{GRACE, purge_pending};
+    let table = table.to_string();
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let store = std::sync::Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table,
+    ));
+    let handler = service_fn(move |_event: LambdaEvent<serde_json::Value>| {
+        let store = std::sync::Arc::clone(&store);
+        async move {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            // Bounded per run so an invocation ends inside its timeout; the next run resumes.
+            let (done, pending) = purge_pending(store.as_ref(), now, GRACE, PURGE_BUDGET).await?;
+            tracing::info!(done, pending, "purge run");
+            Ok::<_, lambda_http::Error>(serde_json::json!({"purged": done, "pending": pending}))
+        }
+    });
+    lambda_http::lambda_runtime::run(handler)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
+}
+
+/// Resources one purge run deletes per tenant (a few minutes of DynamoDB writes at most).
+const PURGE_BUDGET: usize = 20_000;
+
 async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Result<()> {
     let app = app(state);
     if settings.mode == Mode::Lambda {
@@ -298,6 +358,9 @@ async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Resul
         "SCIM endpoint (Tenant URL): http://{addr}{}",
         args.base_path.trim_end_matches('/')
     );
+    if args.admin_token.is_some() {
+        println!("Admin API: http://{addr}/admin/v1 (Authorization: Bearer $SCIM_ADMIN_TOKEN)");
+    }
     let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
     axum::serve(listener, service)
         .with_graceful_shutdown(async {

@@ -35,6 +35,36 @@ impl TenantId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A new server-issued id: `t_` and 20 lower-case base32 characters (100 random bits), so
+    /// ids are URL-safe, case-stable when an admin retypes them, and never guessable.
+    ///
+    /// # Errors
+    /// When the OS random source fails.
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        Ok(TenantId(format!("t_{}", random_base32(20)?)))
+    }
+}
+
+/// RFC 4648 base32 alphabet in lower case (no padding).
+const BASE32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+/// `chars` random lower-case base32 characters (5 random bits each).
+///
+/// # Errors
+/// When the OS random source fails.
+pub fn random_base32(chars: usize) -> Result<String, getrandom::Error> {
+    let mut bytes = vec![0u8; chars];
+    getrandom::fill(&mut bytes)?;
+    Ok(bytes
+        .iter()
+        .map(|b| char::from(BASE32[usize::from(b & 31)]))
+        .collect())
+}
+
+/// Whether `s` is `len` characters of the lower-case base32 alphabet.
+pub fn is_base32(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| BASE32.contains(&b))
 }
 
 impl Default for TenantId {
@@ -66,5 +96,15 @@ mod tests {
             assert_eq!(TenantId::parse(s).is_ok(), ok, "{s:?}");
         }
         assert!(TenantId::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn generated_ids_follow_the_contract() {
+        let a = TenantId::generate().unwrap();
+        let b = TenantId::generate().unwrap();
+        assert_ne!(a, b);
+        let rest = a.as_str().strip_prefix("t_").unwrap();
+        assert!(is_base32(rest, 20), "{a}");
+        assert!(TenantId::parse(a.as_str()).is_ok());
     }
 }

@@ -30,6 +30,24 @@ impl TokenDigest {
     }
 }
 
+impl TokenDigest {
+    /// The digest as 64 hex characters, the form it is stored in.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// A stored digest back from [`TokenDigest::to_hex`]; `None` when it is not 32 bytes of hex.
+    pub fn from_hex(s: &str) -> Option<Self> {
+        let bytes = hex::decode(s).ok()?;
+        Some(TokenDigest(bytes.try_into().ok()?))
+    }
+
+    /// Whether two digests are equal, in constant time.
+    pub fn same_as(&self, other: &TokenDigest) -> bool {
+        bool::from(self.0.ct_eq(&other.0))
+    }
+}
+
 impl std::fmt::Debug for TokenDigest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("TokenDigest([redacted])")

@@ -4,11 +4,16 @@
 //! Underneath, a [`TokenSource`] answers one question: is this presented token one of ours?
 //! Tokens are kept as SHA-256 digests and compared in constant time, so neither the
 //! comparison's timing nor a stray `Debug` can leak them. Sources: [`StaticToken`] (local runs,
-//! tests) and, in production, the Secrets Manager source.
+//! tests) and, in production, the Secrets Manager source, both naming one tenant; tenant tokens
+//! (`scim_<id>_<secret>`, [`tenant_token`]) name theirs through a record in the store, and
+//! verified ones are kept in a [`cache::TokenCache`]. This module stays pure: the store read
+//! happens in `crate::tenancy`.
 
+pub mod cache;
 mod digest;
 mod principal;
 pub mod secrets_manager;
+pub mod tenant_token;
 
 pub use digest::TokenDigest;
 pub use principal::{Principal, Tokens};

@@ -45,6 +45,9 @@ pub enum RequestError {
     /// The body is not JSON (415).
     #[error("unsupported content type")]
     UnsupportedMediaType,
+    /// The tenant used up its request cap on this instance (429); retry after this many seconds.
+    #[error("too many requests")]
+    RateLimited(u64),
 }
 
 impl From<scim::error::Error> for ApiError {
@@ -89,7 +92,7 @@ struct Mapped {
     scim_type: Option<ScimType>,
     detail: String,
     class: ErrorClass,
-    retry_after: bool,
+    retry_after: Option<u64>,
     authenticate: bool,
 }
 
@@ -100,7 +103,7 @@ impl Mapped {
             scim_type,
             detail: detail.into(),
             class: ErrorClass::Client,
-            retry_after: false,
+            retry_after: None,
             authenticate: false,
         }
     }
@@ -110,7 +113,7 @@ impl Mapped {
     fn retry(class: ErrorClass, detail: &str) -> Self {
         Mapped {
             class,
-            retry_after: true,
+            retry_after: Some(RETRY_AFTER_SECS),
             ..Mapped::client(503, None, detail)
         }
     }
@@ -152,6 +155,14 @@ impl ApiError {
                 None,
                 "request bodies must be application/scim+json or application/json",
             ),
+            ApiError::Request(RequestError::RateLimited(secs)) => Mapped {
+                retry_after: Some(*secs),
+                ..Mapped::client(
+                    429,
+                    None,
+                    "this tenant is sending more requests per second than it may; retry later",
+                )
+            },
             ApiError::Service(S::NotFound { kind, id }) => {
                 Mapped::client(404, None, format!("{} {id} not found", kind.name()))
             }
@@ -207,8 +218,8 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"scim\""),
             );
         }
-        if m.retry_after {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        if let Some(secs) = m.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -245,7 +256,7 @@ mod tests {
         (
             m.status,
             m.scim_type.map(ScimType::as_str),
-            m.retry_after,
+            m.retry_after.is_some(),
             m.authenticate,
         )
     }
@@ -288,6 +299,11 @@ mod tests {
                 "media_type",
                 RequestError::UnsupportedMediaType.into(),
                 (415, None, false, false),
+            ),
+            (
+                "rate_limited",
+                RequestError::RateLimited(2).into(),
+                (429, None, true, false),
             ),
             (
                 "not_found",

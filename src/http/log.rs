@@ -13,6 +13,7 @@ use axum::response::Response;
 use super::error::ErrorClass;
 use super::metrics::{RequestMetrics, emf};
 use super::state::AppState;
+use crate::auth::Principal;
 use crate::store::Store;
 
 /// Logs the request when its response is ready.
@@ -42,7 +43,13 @@ pub async fn log_request<S: Store>(
         .since(&calls_before)
         .total();
     let status = response.status().as_u16();
+    // The tenant id only (an opaque id, never the tenant's name), as the auth layer set it.
+    let tenant = response
+        .extensions()
+        .get::<Principal>()
+        .map_or("-", |p| p.tenant.as_str());
     tracing::info!(
+        tenant = %tenant,
         method = %method,
         route = %route,
         status,
@@ -63,6 +70,7 @@ pub async fn log_request<S: Store>(
             store_calls,
             timestamp_ms,
             class: response.extensions().get::<ErrorClass>().copied(),
+            tenant,
         };
         // stdout, one line: the Lambda runtime ships it to CloudWatch Logs, which extracts the
         // metrics. Written whatever RUST_LOG says: the 401 alarm counts these lines.

@@ -6,8 +6,10 @@
 //! dimension combination seen in an hour is billed as a custom metric for that hour, so
 //! `SCIM_METRICS` chooses how much is extracted:
 //!
-//! - `full`: `Requests`, `Latency`, `DynamoDBCalls`, `AuthFailures`, `Unavailable` by
-//!   (`Stack`, `Operation`, `Status`) and by (`Stack`, `Status`);
+//! - `full`: `Requests`, `Latency`, `DynamoDBCalls`, `AuthFailures`, `Unavailable`,
+//!   `Contention` by (`Stack`, `Operation`, `Status`) and by (`Stack`, `Status`), and
+//!   `Requests` by (`Stack`, `Tenant`): one more custom metric per active tenant, never one per
+//!   tenant and route;
 //! - `status` (the template's default): `Requests` and `Latency` by (`Stack`, `Status`) only;
 //! - `off`: no metric at all.
 //!
@@ -84,6 +86,8 @@ pub struct RequestMetrics<'a> {
     pub timestamp_ms: u128,
     /// The class of a failed request (a lost write race apart from an outage).
     pub class: Option<ErrorClass>,
+    /// The caller's tenant id (`-` when unauthenticated): an opaque id, never a name.
+    pub tenant: &'a str,
 }
 
 /// The line for one request under `settings`.
@@ -112,19 +116,28 @@ pub fn emf(m: &RequestMetrics<'_>, settings: &Settings) -> Value {
             .iter()
             .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
             .collect();
+        let mut directives = vec![json!({
+            "Namespace": NAMESPACE,
+            "Dimensions": dimensions,
+            "Metrics": declared,
+        })];
+        if settings.mode == Mode::Full {
+            directives.push(json!({
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Stack", "Tenant"]],
+                "Metrics": [{"Name": "Requests", "Unit": "Count"}],
+            }));
+        }
         line.insert(
             "_aws".into(),
             json!({
                 "Timestamp": m.timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": dimensions,
-                    "Metrics": declared,
-                }],
+                "CloudWatchMetrics": directives,
             }),
         );
     }
     line.insert("Stack".into(), settings.stack.clone().into());
+    line.insert("Tenant".into(), m.tenant.into());
     line.insert("Operation".into(), m.operation.into());
     line.insert("Status".into(), m.status.to_string().into());
     for (name, _) in metrics {
@@ -156,6 +169,7 @@ mod tests {
             store_calls: 0,
             timestamp_ms: 1_700_000_000_000,
             class: Some(ErrorClass::Unauthenticated),
+            tenant: "t_abc",
         }
     }
 
@@ -219,6 +233,18 @@ mod tests {
         assert_eq!(
             (full["AuthFailures"].as_u64(), full["Unavailable"].as_u64()),
             (Some(1), Some(0))
+        );
+        // The tenant is on every line, and a dimension of the request count in `full` only.
+        assert_eq!(full["Tenant"], "t_abc");
+        assert_eq!(
+            full["_aws"]["CloudWatchMetrics"][1]["Dimensions"],
+            json!([["Stack", "Tenant"]])
+        );
+        let status = emf(&sample(), &settings(Mode::Status));
+        assert_eq!(status["Tenant"], "t_abc");
+        assert_eq!(
+            status["_aws"]["CloudWatchMetrics"].as_array().map(Vec::len),
+            Some(1)
         );
         // A lost write race and an outage are both 503s, counted apart.
         for (class, contention, unavailable) in [

@@ -5,6 +5,8 @@
 //! results and errors into SCIM responses. Everything a client can get wrong ends in
 //! [`error::ApiError`], mapped to a SCIM Error body in one place.
 
+pub mod admin;
+mod admin_error;
 mod auth;
 mod discovery;
 pub mod error;

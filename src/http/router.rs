@@ -6,7 +6,7 @@ use axum::middleware::from_fn_with_state;
 use super::error::{ApiError, RequestError};
 use super::normalize::NormalizePath;
 use super::state::AppState;
-use super::{auth, discovery, log, resources};
+use super::{admin, auth, discovery, log, resources};
 use crate::scim::error::Error as ScimError;
 use crate::scim::schema::ResourceKind;
 use crate::store::Store;
@@ -28,9 +28,11 @@ pub fn app<S: Store>(state: AppState<S>) -> App {
         // learns nothing about which endpoints exist.
         .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })
         .layer(from_fn_with_state(state.clone(), auth::require_bearer::<S>))
-        .with_state(state);
+        .with_state(state.clone());
     let router = Router::new()
         .nest(&base, scim)
+        // Outside the SCIM base path, with its own credential and error format.
+        .nest(admin::ADMIN_BASE, admin::router(state))
         .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })
         .layer(from_fn_with_state(log_state, log::log_request::<S>));
     NormalizePath::new(router, &base)

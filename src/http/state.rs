@@ -2,18 +2,24 @@
 
 use std::sync::Arc;
 
+use super::admin::AdminAuth;
 use super::metrics::Settings as MetricSettings;
 use crate::auth::Tokens;
 use crate::service::Service;
 use crate::store::Store;
+use crate::tenancy::Tenancy;
 
 /// Shared state: the service, the token source and the URL settings. Cheap to clone.
 #[derive(Debug)]
 pub struct AppState<S: Store> {
     /// The use cases.
     pub service: Arc<Service<S>>,
-    /// Who may call.
+    /// Who may call: the single-tenant source (tenant tokens are looked up in the store).
     pub tokens: Arc<Tokens>,
+    /// The tenant token cache, request caps and coarse "last seen" writes of this instance.
+    pub tenancy: Arc<Tenancy>,
+    /// Who may call the admin API.
+    pub admin: Arc<AdminAuth>,
     /// Base path of the SCIM API, e.g. `/scim/v2` (no trailing slash).
     pub base_path: Arc<str>,
     /// Public base URL (e.g. `https://api.example.com/scim/v2`) used in `meta.location`; when
@@ -31,6 +37,8 @@ impl<S: Store> Clone for AppState<S> {
         AppState {
             service: Arc::clone(&self.service),
             tokens: Arc::clone(&self.tokens),
+            tenancy: Arc::clone(&self.tenancy),
+            admin: Arc::clone(&self.admin),
             base_path: Arc::clone(&self.base_path),
             public_url: self.public_url.clone(),
             metrics: self.metrics.clone(),
@@ -56,6 +64,8 @@ impl<S: Store> AppState<S> {
         AppState {
             service,
             tokens: Arc::new(tokens),
+            tenancy: Arc::new(Tenancy::default()),
+            admin: Arc::new(AdminAuth::Off),
             base_path: base_path.into(),
             public_url: None,
             metrics: None,
@@ -72,6 +82,19 @@ impl<S: Store> AppState<S> {
     /// Lets `X-Forwarded-Host`/`-Proto` shape response URLs (behind a trusted proxy only).
     pub fn with_trusted_forwarding(mut self, on: bool) -> Self {
         self.trust_forwarded = on;
+        self
+    }
+
+    /// Replaces the tenancy state (tests use one on a manual clock; Lambda turns the
+    /// in-process purge off).
+    pub fn with_tenancy(mut self, tenancy: Tenancy) -> Self {
+        self.tenancy = Arc::new(tenancy);
+        self
+    }
+
+    /// Sets who may call the admin API (default: nobody, and it answers 404).
+    pub fn with_admin(mut self, admin: AdminAuth) -> Self {
+        self.admin = Arc::new(admin);
         self
     }
 

@@ -25,6 +25,8 @@ use crate::scim::filter;
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
 
+mod registry;
+
 /// A resource id, shared by every structure that refers to it.
 type Id = Arc<str>;
 
@@ -33,6 +35,7 @@ type Id = Arc<str>;
 pub struct MemoryStore {
     tenants: RwLock<HashMap<TenantId, Tenant>>,
     calls: Calls,
+    registry: registry::RegistryState,
 }
 
 #[derive(Debug, Default)]

@@ -12,6 +12,7 @@ pub mod checkpoints;
 pub mod dynamo;
 pub mod feed;
 pub mod memory;
+pub mod registry;
 pub mod webhooks;
 
 use std::borrow::Borrow;
@@ -233,7 +234,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The persistence interface both stores implement.
 ///
 /// Methods return `Send` futures so the service can be used from any Tokio task.
-pub trait Store: Send + Sync + 'static {
+pub trait Store: registry::Registry + Send + Sync + 'static {
     /// Creates a resource (and, for a group, its initial members) atomically.
     ///
     /// # Errors

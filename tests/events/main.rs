@@ -20,6 +20,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use http_body_util::BodyExt;
 use scim_lambda::auth::StaticToken;
+use scim_lambda::http::admin::AdminAuth;
 use scim_lambda::service::Service;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{App, AppState, Tokens, app};
@@ -318,6 +319,35 @@ const STEPS: &[Step] = &[
             );
         },
     },
+    Step {
+        file: "20-admin-create-tenant.json",
+        status: 201,
+        issues: None,
+        check: |r, _| {
+            // API Gateway verified the SigV4 signature; the context names the IAM caller.
+            let id = r.body["id"].as_str().expect("a tenant id");
+            assert!(id.starts_with("t_"), "{}", r.body);
+            assert_eq!(
+                r.body["tenantUrl"],
+                format!(
+                    "https://abc123defg.execute-api.us-east-1.amazonaws.com/tenants/{id}/scim/v2"
+                ),
+                "{}",
+                r.body
+            );
+            assert_eq!(r.header("content-type"), Some("application/json"));
+        },
+    },
+    Step {
+        file: "21-admin-without-iam.json",
+        status: 401,
+        issues: None,
+        check: |r, _| {
+            // A route left without IAM authorization stays closed: no IAM caller, no admin.
+            assert_eq!(r.body["error"], "unauthorized", "{}", r.body);
+            assert!(r.body.get("schemas").is_none(), "{}", r.body);
+        },
+    },
 ];
 
 fn events_dir() -> PathBuf {
@@ -327,7 +357,8 @@ fn events_dir() -> PathBuf {
 fn test_app() -> App {
     let service = Arc::new(Service::new(MemoryStore::new()));
     let tokens = Tokens::Static(StaticToken::new(&SecretString::from(TOKEN)));
-    app(AppState::new_shared(service, tokens, "/scim/v2"))
+    // As in Lambda: the admin API opens only to a request context naming an IAM caller.
+    app(AppState::new_shared(service, tokens, "/scim/v2").with_admin(AdminAuth::Iam))
 }
 
 /// Parses the event exactly as the Lambda runtime would and sends it through the router.

@@ -13,6 +13,7 @@ pub mod items;
 pub mod keys;
 mod membership;
 mod query;
+mod registry;
 pub mod stream;
 mod table;
 mod webhooks;
