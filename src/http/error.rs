@@ -10,7 +10,7 @@ use crate::scim;
 use crate::scim::error::ScimType;
 use crate::scim::urn;
 use crate::service;
-use crate::store::StoreError;
+use crate::store::{Budget, Limit, StoreError};
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
@@ -133,12 +133,52 @@ fn map_store(e: &StoreError) -> Mapped {
             Some(ScimType::InvalidValue),
             format!("member {id} is not an existing User"),
         ),
-        StoreError::TooMany(detail) => Mapped::new(400, Some(ScimType::TooMany), detail.clone()),
+        StoreError::TooMany { budget } => {
+            Mapped::new(400, Some(ScimType::TooMany), too_many(budget))
+        }
+        StoreError::TooLarge(limit) => {
+            Mapped::new(400, Some(ScimType::InvalidValue), too_large(limit))
+        }
+        StoreError::Contention => {
+            Mapped::unavailable("the resource is being modified concurrently; retry")
+        }
         StoreError::Throttled { .. } => Mapped::unavailable("the directory store is busy; retry"),
         StoreError::Unavailable(_) => {
             Mapped::unavailable("the directory store is unavailable; retry")
         }
         StoreError::Internal(_) => Mapped::internal(),
+    }
+}
+
+/// The client's sentence for a work budget the store ran out of.
+fn too_many(budget: &Budget) -> String {
+    match budget {
+        Budget::Scan { items } => format!(
+            "the query would examine more than {items} resources; use a more specific filter"
+        ),
+        Budget::Filter { bytes } => format!(
+            "the filter would compare more than {bytes} bytes of values; use a more specific filter"
+        ),
+    }
+}
+
+/// The client's sentence for a documented limit a request went past.
+fn too_large(limit: &Limit) -> String {
+    let max = limit.max();
+    match limit {
+        Limit::Document { bytes } => {
+            format!("the resource is {bytes} bytes as stored; at most {max} are accepted")
+        }
+        Limit::KeyValue { attribute, bytes } => {
+            format!("{attribute} is {bytes} bytes long; at most {max} are accepted")
+        }
+        Limit::WorkEmails { count } => {
+            format!("the user has {count} work emails; at most {max} are accepted")
+        }
+        Limit::Members { count } => format!(
+            "the request changes {count} members; at most {max} per request are accepted \
+             (ServiceProviderConfig patch.maxMembersPerRequest): send them in several requests"
+        ),
     }
 }
 
@@ -288,7 +328,10 @@ mod tests {
             ),
             (
                 "too_many",
-                service::Error::Store(StoreError::TooMany("x".into())).into(),
+                service::Error::Store(StoreError::TooMany {
+                    budget: Budget::Scan { items: 1 },
+                })
+                .into(),
                 (400, Some("tooMany"), false, false),
             ),
             (

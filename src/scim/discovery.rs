@@ -11,12 +11,18 @@ use crate::scim::urn;
 /// Largest request body accepted, in bytes; advertised as `bulk.maxPayloadSize` would be.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Most group members one request may add and remove together (POST, PUT or PATCH of a
+/// group): a change up to this size is applied all-or-nothing; a larger one is refused up
+/// front with 400 `invalidValue`, never split. Advertised as `patch.maxMembersPerRequest`,
+/// an addition to RFC 7643 §5 that clients which do not know it ignore.
+pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
+
 /// The ServiceProviderConfig (RFC 7643 §5), with the RFC 9865 `pagination` member.
 pub fn service_provider_config(base_url: &str) -> Value {
     json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://datatracker.ietf.org/doc/html/rfc7644",
-        "patch": {"supported": true},
+        "patch": {"supported": true, "maxMembersPerRequest": MAX_MEMBERS_PER_REQUEST},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_COUNT},
         "changePassword": {"supported": false},
@@ -193,6 +199,10 @@ mod tests {
         let spc = service_provider_config("https://x/scim/v2");
         assert_eq!(spc["patch"]["supported"], true);
         assert_eq!(spc["filter"]["maxResults"], MAX_COUNT);
+        assert_eq!(
+            spc["patch"]["maxMembersPerRequest"],
+            MAX_MEMBERS_PER_REQUEST
+        );
         assert_eq!(spc["bulk"]["supported"], false);
         let pagination = &spc["pagination"];
         assert_eq!(pagination["cursor"], true);

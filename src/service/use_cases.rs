@@ -34,7 +34,7 @@ impl<S: Store> Service<S> {
             doc,
         };
         self.store
-            .create(&self.tenant, kind, record.clone(), &members)
+            .create(&self.tenant, kind, &record, &members)
             .await?;
         let members = (kind == ResourceKind::Group).then_some(Members {
             ids: members,
@@ -193,6 +193,29 @@ impl<S: Store> Service<S> {
                 // Nothing changes: no write, no new version (Entra re-sends unchanged values).
                 return self.resource(kind, current, projection).await;
             }
+            if doc == current.doc && kind == ResourceKind::Group {
+                // Only members change: the store bumps the version with the member change,
+                // so concurrent member PATCHes never conflict on the version read here.
+                let expected = if_match.map(|_| current.version);
+                let record = match self
+                    .store
+                    .update_members(&self.tenant, id, &members, expected, &now())
+                    .await
+                {
+                    Ok(record) => record,
+                    Err(StoreError::VersionMismatch { current }) => {
+                        return Err(Error::PreconditionFailed { current });
+                    }
+                    Err(StoreError::NotFound) => {
+                        return Err(Error::NotFound {
+                            kind,
+                            id: id.to_string(),
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                return self.resource(kind, record, projection).await;
+            }
             let version = current.version + 1;
             set_meta(&mut doc, &now(), version);
             let record = Record {
@@ -203,13 +226,7 @@ impl<S: Store> Service<S> {
             };
             match self
                 .store
-                .update(
-                    &self.tenant,
-                    kind,
-                    record.clone(),
-                    current.version,
-                    &members,
-                )
+                .update(&self.tenant, kind, &record, current.version, &members)
                 .await
             {
                 Ok(()) => return self.resource(kind, record, projection).await,

@@ -5,6 +5,12 @@
 //! awaits while holding it, and it is cheaper (tokio-rs/mini-redis `db.rs` makes the same
 //! choice). Operations are counted as the DynamoDB calls they stand for, so costs read alike.
 //!
+//! The lock is held only to check and change, never to evaluate: a filtered query takes
+//! shared handles (`Arc<Stored>`) of its candidates under the read lock and parses and
+//! evaluates them after releasing it, so a costly filter cannot make a writer wait (writers
+//! need the lock exclusively). Every write checks the documented limits
+//! ([`super::limits`]) before it takes the lock, as the DynamoDB store does before it writes.
+//!
 //! Memory (docs/performance.md, "Memory store"): a document is kept as its compact JSON text,
 //! not as a `serde_json::Value` tree (whose order-preserving maps cost about four times the
 //! text), and parsed when it is read; each id is one shared `Arc<str>` referenced by the
@@ -17,11 +23,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde_json::Value;
 
+use super::limits::{self, Budget};
 use super::{
-    Call, Calls, Deleted, IndexKeys, Lookup, MemberChange, Members, Page, PageRequest, Query,
-    Record, Store, StoreError, StoreResult, TenantId, page_of,
+    Broken, Call, Calls, Deleted, IndexKeys, Lookup, MemberChange, Members, Page, PageRequest,
+    Query, Record, Store, StoreError, StoreResult, TenantId, page_of, stamp_meta,
 };
-use crate::scim::filter;
+use crate::scim::filter::{self, Work};
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
 
@@ -55,8 +62,9 @@ struct Stored {
 
 #[derive(Debug, Default)]
 struct Table {
-    /// Records in id order: the stable order of listings.
-    records: BTreeMap<Id, Stored>,
+    /// Records in id order: the stable order of listings. Shared handles, so a query can keep
+    /// its candidates after releasing the lock.
+    records: BTreeMap<Id, Arc<Stored>>,
     /// Folded unique name → id.
     unique: HashMap<Box<str>, Id>,
     external_ids: HashMap<Box<str>, IdSet>,
@@ -256,7 +264,7 @@ impl Table {
         if let Some(x) = &keys.external_id {
             insert_into(&mut self.external_ids, x.as_str(), id);
         }
-        if let Some(e) = &keys.work_email {
+        for e in &keys.work_emails {
             insert_into(&mut self.work_emails, e.as_str(), id);
         }
     }
@@ -272,7 +280,9 @@ impl Table {
             }
         }
         remove_from(&mut self.external_ids, keys.external_id.as_deref(), id);
-        remove_from(&mut self.work_emails, keys.work_email.as_deref(), id);
+        for e in &keys.work_emails {
+            remove_from(&mut self.work_emails, Some(e.as_str()), id);
+        }
     }
 
     /// Whether `unique` belongs to a resource other than `id`.
@@ -294,9 +304,10 @@ impl Table {
         &'a self,
         tenant: &'a Tenant,
         lookup: &Lookup,
-    ) -> Box<dyn Iterator<Item = (&'a Id, &'a Stored)> + 'a> {
-        let by_ids =
-            move |ids: Option<&'a IdSet>| -> Box<dyn Iterator<Item = (&'a Id, &'a Stored)> + 'a> {
+    ) -> Box<dyn Iterator<Item = (&'a Id, &'a Arc<Stored>)> + 'a> {
+        let by_ids = move |ids: Option<&'a IdSet>| -> Box<
+            dyn Iterator<Item = (&'a Id, &'a Arc<Stored>)> + 'a,
+        > {
                 Box::new(
                     ids.into_iter()
                         .flat_map(IdSet::iter)
@@ -344,17 +355,27 @@ impl Store for MemoryStore {
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
-        record: Record,
+        record: &Record,
         members: &[String],
     ) -> StoreResult<()> {
         self.count(Call::TransactWriteItems);
-        // Serialised before the lock is taken: the lock is held only to check and insert.
-        let stored = Stored::of(&record)?;
+        // Serialised and checked before the lock is taken: the lock is held only to check
+        // and insert.
+        let stored = Stored::of(record)?;
+        limits::check_record(kind, record, stored.doc.len())?;
+        if kind == ResourceKind::Group {
+            limits::check_members(members.len(), &MemberChange::default())?;
+        }
         let mut tenants = self.write();
         let t = tenants.entry(tenant.clone()).or_default();
         let table = t.table(kind);
-        if table.records.contains_key(record.id.as_str()) {
-            return Err(StoreError::Internal("duplicate resource id".into()));
+        if let Some(existing) = table.records.get(record.id.as_str()) {
+            // The same create sent again (its first answer was lost): the store's own write.
+            return if existing.version == stored.version && existing.doc == stored.doc {
+                Ok(())
+            } else {
+                Err(Broken::DuplicateId(record.id.clone()).into())
+            };
         }
         if table.taken(record.keys.unique.as_deref(), &record.id) {
             return Err(StoreError::Uniqueness {
@@ -365,7 +386,7 @@ impl Store for MemoryStore {
         let id: Id = Arc::from(record.id.as_str());
         let table = t.table_mut(kind);
         table.index(&id, &stored.keys);
-        table.records.insert(Arc::clone(&id), stored);
+        table.records.insert(Arc::clone(&id), Arc::new(stored));
         if kind == ResourceKind::Group {
             t.apply_members(&id, &MemberChange::default(), add);
         }
@@ -379,36 +400,30 @@ impl Store for MemoryStore {
         id: &str,
     ) -> StoreResult<Option<Record>> {
         self.count(Call::GetItem);
-        // Only the text is copied under the lock; parsing happens after it is released.
+        // Only a handle is taken under the lock; parsing happens after it is released.
         let found = {
             let tenants = self.read();
             tenants
                 .get(tenant)
                 .and_then(|t| t.table(kind).records.get(id))
-                .map(|s| (s.version, s.doc.clone(), s.keys.clone()))
+                .map(Arc::clone)
         };
-        found
-            .map(|(version, doc, keys)| {
-                Ok(Record {
-                    id: id.to_string(),
-                    version,
-                    doc: serde_json::from_slice(&doc)
-                        .map_err(|e| StoreError::Internal(Box::new(e)))?,
-                    keys,
-                })
-            })
-            .transpose()
+        found.map(|s| s.record(id)).transpose()
     }
 
     async fn update(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
-        record: Record,
+        record: &Record,
         expected_version: u64,
         members: &MemberChange,
     ) -> StoreResult<()> {
-        let stored = Stored::of(&record)?;
+        let stored = Stored::of(record)?;
+        limits::check_record(kind, record, stored.doc.len())?;
+        if kind == ResourceKind::Group {
+            limits::check_members(members.add.len(), members)?;
+        }
         let unique_changes;
         {
             let mut tenants = self.write();
@@ -436,7 +451,7 @@ impl Store for MemoryStore {
                 table.unindex(&record.id, &old.keys);
             }
             table.index(&id, &stored.keys);
-            table.records.insert(Arc::clone(&id), stored);
+            table.records.insert(Arc::clone(&id), Arc::new(stored));
             if kind == ResourceKind::Group && !members.is_empty() {
                 t.apply_members(&id, members, add);
             }
@@ -448,6 +463,64 @@ impl Store for MemoryStore {
             Call::TransactWriteItems
         });
         Ok(())
+    }
+
+    async fn update_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        members: &MemberChange,
+        expected_version: Option<u64>,
+        modified: &str,
+    ) -> StoreResult<Record> {
+        limits::check_members(members.add.len(), members)?;
+        self.count(Call::TransactWriteItems);
+        let current = {
+            let tenants = self.read();
+            tenants
+                .get(tenant)
+                .and_then(|t| t.groups.records.get(group_id))
+                .map(Arc::clone)
+                .ok_or(StoreError::NotFound)?
+        };
+        // The document is re-stamped outside the lock; the write below only goes ahead if the
+        // group is still the one stamped (else another writer won: read and stamp again).
+        let mut current = current;
+        loop {
+            let version = current.version + 1;
+            if expected_version.is_some_and(|v| v != current.version) {
+                return Err(StoreError::VersionMismatch {
+                    current: current.version,
+                });
+            }
+            let mut doc = current.doc()?;
+            stamp_meta(&mut doc, version, modified);
+            let record = Record {
+                id: group_id.to_string(),
+                version,
+                doc,
+                keys: current.keys.clone(),
+            };
+            let stored = Stored::of(&record)?;
+            let mut tenants = self.write();
+            let t = tenants.entry(tenant.clone()).or_default();
+            let now = t
+                .groups
+                .records
+                .get(group_id)
+                .map(Arc::clone)
+                .ok_or(StoreError::NotFound)?;
+            if !Arc::ptr_eq(&now, &current) {
+                drop(tenants);
+                current = now;
+                continue;
+            }
+            let add = t.check_members(&members.add)?;
+            let id = t.groups.shared_id(group_id);
+            t.groups.records.insert(Arc::clone(&id), Arc::new(stored));
+            t.apply_members(&id, members, add);
+            return Ok(record);
+        }
     }
 
     async fn delete(
@@ -491,49 +564,72 @@ impl Store for MemoryStore {
         } else {
             Call::GetItem
         });
-        let tenants = self.read();
-        let Some(t) = tenants.get(tenant) else {
-            return Ok(Page {
-                total: 0,
-                records: Vec::new(),
-                next: None,
-            });
+        let empty = || Page {
+            total: 0,
+            records: Vec::new(),
+            next: None,
         };
-        let table = t.table(kind);
-        let candidates = table.candidates(t, &query.lookup);
-        if let (None, None, PageRequest::Index { start_index, count }) =
-            (&query.filter, &query.sort, &query.page)
-        {
-            let skip = usize::try_from(start_index.get() - 1).unwrap_or(usize::MAX);
-            // Nothing to evaluate: count, then parse only the page (a page of a large listing
-            // costs its size plus a walk to its start, not a copy of every match).
-            let total = match query.lookup {
-                Lookup::All => table.records.len(),
-                _ => table.candidates(t, &query.lookup).count(),
-            };
-            let records = candidates
-                .skip(skip)
-                .take(*count)
-                .map(|(id, s)| s.record(id))
-                .collect::<StoreResult<Vec<_>>>()?;
-            return Ok(Page {
-                total: total as u64,
-                records,
-                next: None,
-            });
+        if !limits::lookup_fits(&query.lookup) {
+            return Ok(empty());
         }
+        let candidates: Vec<(Id, Arc<Stored>)> = {
+            let tenants = self.read();
+            let Some(t) = tenants.get(tenant) else {
+                return Ok(empty());
+            };
+            let table = t.table(kind);
+            if let (None, None, PageRequest::Index { start_index, count }) =
+                (&query.filter, &query.sort, &query.page)
+            {
+                let skip = usize::try_from(start_index.get() - 1).unwrap_or(usize::MAX);
+                // Nothing to evaluate: count, then take only the page (a page of a large
+                // listing costs its size plus a walk to its start, not a copy of every match).
+                let total = match query.lookup {
+                    Lookup::All => table.records.len(),
+                    _ => table.candidates(t, &query.lookup).count(),
+                };
+                let page: Vec<(Id, Arc<Stored>)> = table
+                    .candidates(t, &query.lookup)
+                    .skip(skip)
+                    .take(*count)
+                    .map(|(id, s)| (Arc::clone(id), Arc::clone(s)))
+                    .collect();
+                drop(tenants);
+                let records = page
+                    .iter()
+                    .map(|(id, s)| s.record(id))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                return Ok(Page {
+                    total: total as u64,
+                    records,
+                    next: None,
+                });
+            }
+            table
+                .candidates(t, &query.lookup)
+                .map(|(id, s)| (Arc::clone(id), Arc::clone(s)))
+                .collect()
+        };
+        // The lock is released: parsing and evaluating hold up no writer.
+        let work = Work::per_query();
         let mut matching: Vec<Record> = Vec::new();
-        for (id, stored) in candidates {
+        for (id, stored) in &candidates {
             let record = stored.record(id)?;
-            if query
+            let keep = query
                 .filter
                 .as_ref()
-                .is_none_or(|f| filter::matches(f, kind, &record.doc))
-            {
+                .is_none_or(|f| filter::matches_within(f, kind, &record.doc, &work));
+            if work.exhausted() {
+                return Err(StoreError::TooMany {
+                    budget: Budget::Filter {
+                        bytes: filter::MAX_FILTER_WORK_BYTES,
+                    },
+                });
+            }
+            if keep {
                 matching.push(record);
             }
         }
-        drop(tenants);
         if let Some(sort) = &query.sort {
             sort_records(kind, sort, &mut matching, |r: &Record| &r.doc);
         }
