@@ -369,13 +369,8 @@ impl Store for MemoryStore {
         let mut tenants = self.write();
         let t = tenants.entry(tenant.clone()).or_default();
         let table = t.table(kind);
-        if let Some(existing) = table.records.get(record.id.as_str()) {
-            // The same create sent again (its first answer was lost): the store's own write.
-            return if existing.version == stored.version && existing.doc == stored.doc {
-                Ok(())
-            } else {
-                Err(Broken::DuplicateId(record.id.clone()).into())
-            };
+        if table.records.contains_key(record.id.as_str()) {
+            return Err(Broken::DuplicateId(record.id.clone()).into());
         }
         if table.taken(record.keys.unique.as_deref(), &record.id) {
             return Err(StoreError::Uniqueness {

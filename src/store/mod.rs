@@ -324,8 +324,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// Creates a resource (and, for a group, its initial members) atomically.
     ///
-    /// A create whose answer was lost and that is sent again (same record) succeeds: the
-    /// store recognises its own write.
+    /// A create whose backend request is re-sent after its answer was lost (the DynamoDB
+    /// SDK's retry) succeeds: the store recognises its own write.
     ///
     /// # Errors
     /// `Uniqueness` when `record.keys.unique` is taken; `MissingMember` when a member id is not

@@ -14,6 +14,8 @@ use serde_json::json;
 
 use crate::helpers::{group, new_id, next, tenant, unique_attr, user, user_with};
 
+pub use crate::reliability::*;
+
 fn query(lookup: Lookup) -> Query {
     page(lookup, 1, 100)
 }

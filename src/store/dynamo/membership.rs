@@ -244,6 +244,13 @@ impl DynamoStore {
                     };
                     if let Some(pending) = state.pending {
                         self.apply_pending(tenant, group_id, &pending).await?;
+                        if pending.req == delta.req {
+                            // Our own commit, whose answer was lost and which was sent again.
+                            return self
+                                .get_record(tenant, ResourceKind::Group, group_id)
+                                .await?
+                                .ok_or(StoreError::NotFound);
+                        }
                     } else if expected.is_some_and(|v| v != state.version) {
                         return Err(StoreError::VersionMismatch {
                             current: state.version,
