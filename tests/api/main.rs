@@ -12,5 +12,7 @@ mod entra_groups;
 mod entra_users;
 mod fixtures;
 mod limits;
+mod listener;
 mod okta;
 mod protocol;
+mod reliability;
