@@ -11,6 +11,7 @@ mod discovery;
 mod entra_groups;
 mod entra_users;
 mod fixtures;
+mod lambda;
 mod limits;
 mod listener;
 mod okta;
