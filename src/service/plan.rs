@@ -92,7 +92,9 @@ fn lookup_for(kind: ResourceKind, f: &Filter) -> Option<Lookup> {
                 _ => None,
             }
         }
-        Filter::ValuePath(path, inner) if kind == ResourceKind::User && path.is("emails") => {
+        Filter::ValuePath(path, inner)
+            if kind == ResourceKind::User && path.is("emails") && core_path(kind, path) =>
+        {
             work_email(inner).map(|v| Lookup::WorkEmail(fold_case(v)))
         }
         _ => None,
@@ -201,6 +203,22 @@ mod tests {
                 r#"members.value eq "u""#,
                 Lookup::HasMember("u".into()),
                 None,
+            ),
+            (
+                "work_email_urn_qualified",
+                User,
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "work"].value eq "A@X""#,
+                Lookup::WorkEmail("a@x".into()),
+                None,
+            ),
+            (
+                "emails_of_another_schema_is_no_lookup",
+                User,
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:emails[type eq "work" and value eq "a"]"#,
+                Lookup::All,
+                Some(
+                    r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:emails[type eq "work" and value eq "a"]"#,
+                ),
             ),
             (
                 "member_value_urn_qualified",

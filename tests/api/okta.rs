@@ -148,7 +148,7 @@ pub async fn okta_group_lifecycle(app: &TestApp) {
     );
     app.put(
         &path,
-        &json!({"displayName": "Okta Group 4", "members": []}),
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Okta Group 4", "members": []}),
     )
     .await
     .expect(200);
