@@ -177,7 +177,7 @@ fn too_large(limit: &Limit) -> String {
         }
         Limit::Members { count } => format!(
             "the request changes {count} members; at most {max} per request are accepted \
-             (ServiceProviderConfig patch.maxMembersPerRequest): send them in several requests"
+             (see the Group schema's members attribute): send them in several requests"
         ),
     }
 }

@@ -60,8 +60,24 @@ pub async fn thirty_concurrent_member_patches_on_one_group_all_succeed(app: &Tes
 }
 
 pub async fn a_member_change_past_the_limit_is_refused_up_front(app: &TestApp) {
-    let spc = app.get("/ServiceProviderConfig").await.expect(200);
-    let limit = spc.body["patch"]["maxMembersPerRequest"].as_u64().unwrap() as usize;
+    let limit = scim_lambda::scim::discovery::MAX_MEMBERS_PER_REQUEST;
+    let schema = app
+        .get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group")
+        .await
+        .expect(200);
+    let members = schema.body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "members")
+        .unwrap();
+    assert!(
+        members["description"]
+            .as_str()
+            .unwrap()
+            .contains(&limit.to_string()),
+        "/Schemas states the member limit"
+    );
     let g = app.group("Limited").await;
     let ids: Vec<String> = (0..=limit)
         .map(|_| uuid::Uuid::new_v4().to_string())
