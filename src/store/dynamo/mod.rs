@@ -5,12 +5,16 @@
 //! translation of SDK errors into [`StoreError`] (nowhere else looks at SDK errors) and the
 //! transaction runner that retries `TransactionConflict` cancellations.
 //!
-//! Split by concern: [`items`] maps records to items, `write` creates, updates and deletes,
-//! `membership` handles member items, `query` answers lookups, `table` creates the table.
+//! Split by concern: [`items`] maps records to items, `actions` builds conditions and
+//! transaction actions, `write` creates, updates and deletes, `membership` plans member changes
+//! and reads member lists, `pending` holds the protocol of member changes larger than one
+//! transaction, `query` answers lookups, `table` creates the table.
 
+mod actions;
 pub mod items;
 pub mod keys;
 mod membership;
+mod pending;
 mod query;
 mod table;
 mod write;
