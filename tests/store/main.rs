@@ -13,6 +13,7 @@ mod behaviour;
 mod cost;
 mod errors;
 mod helpers;
+mod pending;
 mod reliability;
 
 /// Generates one `#[tokio::test]` per behaviour test for a store made by `$make`
