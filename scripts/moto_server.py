@@ -50,11 +50,29 @@ def _patch_transaction_snapshots() -> None:
     backend.transact_write_items = transact_write_items
 
 
+def _patch_stream_snapshots() -> None:
+    """A table's stream keeps every record since the table was created, and each transaction's
+    rollback snapshot deep-copied all of them: a table's thousandth transaction copied a thousand
+    stream records. The records never change once written, so a snapshot needs only a new list
+    of the same records, which restores exactly what a rolled-back transaction appended.
+    """
+    from moto.dynamodb.models.table import StreamShard
+
+    def __deepcopy__(self: Any, memo: Any) -> Any:
+        clone = copy.copy(self)
+        clone.items = list(self.items)
+        memo[id(self)] = clone
+        return clone
+
+    StreamShard.__deepcopy__ = __deepcopy__
+
+
 def main() -> None:
     port = int(sys.argv[1])
     threaded = "--threaded" in sys.argv[2:]
     if not threaded:
         _patch_transaction_snapshots()
+    _patch_stream_snapshots()
     app = DomainDispatcherApplication(create_backend_app)
     run_simple("127.0.0.1", port, app, threaded=threaded)
 

@@ -3,8 +3,8 @@
 # tests on both stores (DynamoDB and Secrets Manager through a local moto emulator), and the
 # public SCIM conformance checkers against the real binary.
 #
-# Needs only cargo and python3; the emulator and the checkers are installed into .venv on the
-# first run.
+# Needs only cargo and python3; the emulator, cargo-lambda and the checkers are installed into
+# .venv on the first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +24,9 @@ cargo clippy --all-targets --quiet -- -D warnings
 
 step "unit, store and router tests (memory store and DynamoDB emulator)"
 bash scripts/with-emulator.sh cargo test --all-targets --quiet
+
+step "Lambda mode under cargo lambda watch: Entra and Okta replays over HTTP, table as template.yaml defines it"
+bash scripts/with-emulator.sh bash scripts/lambda-watch.sh
 
 step "deployment template: cfn-lint and sam validate (offline)"
 bash scripts/lint-template.sh

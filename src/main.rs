@@ -361,13 +361,70 @@ async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Resul
     if args.admin_token.is_some() {
         println!("Admin API: http://{addr}/admin/v1 (Authorization: Bearer $SCIM_ADMIN_TOKEN)");
     }
-    let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
-    axum::serve(listener, service)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")
+    serve_local(listener, app).await
+}
+
+/// How long a client may take to send a request's headers, counted from when the server is
+/// ready to read them: after connecting and, on a kept-alive connection, after the previous
+/// answer, so it is also the idle timeout. `axum::serve` sets none: a socket that never
+/// finished its headers held a connection for a minute.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most connections served at once; further ones wait in the listen backlog until one ends,
+/// so a handful of slow sockets cannot take every task and file descriptor.
+const MAX_CONNECTIONS: usize = 256;
+
+/// The local HTTP/1 server: hyper connections with a header-read (and idle) timeout, at most
+/// [`MAX_CONNECTIONS`] at a time, until Ctrl-C (open connections finish their request).
+async fn serve_local(
+    listener: tokio::net::TcpListener,
+    app: scim_lambda::App,
+) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::Service as _;
+
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut shutdown = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            p = std::sync::Arc::clone(&permits).acquire_owned() => p.context("connection limit")?,
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let app = app.clone();
+        connections.spawn(async move {
+            let _permit = permit;
+            let service =
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let mut app = app.clone();
+                    async move { app.call(req.map(axum::body::Body::new)).await }
+                });
+            let served = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT)
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(error = %e, "connection ended");
+            }
+        });
+        // Reap finished connections so the set does not grow.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+    Ok(())
 }
 
 fn init_tracing(mode: Mode) {

@@ -138,7 +138,11 @@ mod tests {
             ),
             (AdminError::NotFound("tenant").into(), 404, "not_found"),
             (AdminError::NameTaken.into(), 409, "name_taken"),
-            (AdminError::Limit("x".into()).into(), 409, "limit_exceeded"),
+            (
+                AdminError::Limit(crate::store::Limit::TenantTokens { count: 20 }).into(),
+                409,
+                "limit_exceeded",
+            ),
             (
                 AdminError::Unavailable("down".into()).into(),
                 503,

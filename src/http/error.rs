@@ -10,6 +10,7 @@ use crate::scim;
 use crate::scim::error::ScimType;
 use crate::scim::urn;
 use crate::service;
+use crate::service::{Budget, Limit};
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECS: u64 = 1;
@@ -181,14 +182,12 @@ impl ApiError {
                 Some(ScimType::InvalidValue),
                 format!("member {id} is not an existing User"),
             ),
-            ApiError::Service(S::TooMany { budget, unit }) => Mapped::client(
-                400,
-                Some(ScimType::TooMany),
-                format!(
-                    "answering needs more than {budget} {unit}; narrow the filter with an \
-                     indexed attribute (userName, externalId, id) or page with a smaller count"
-                ),
-            ),
+            ApiError::Service(S::TooMany(budget)) => {
+                Mapped::client(400, Some(ScimType::TooMany), too_many(budget))
+            }
+            ApiError::Service(S::TooLarge(limit)) => {
+                Mapped::client(400, Some(ScimType::InvalidValue), too_large(limit))
+            }
             ApiError::Service(S::Contention) => Mapped::retry(
                 ErrorClass::Contention,
                 "the resource is being modified concurrently; retry",
@@ -198,6 +197,41 @@ impl ApiError {
                 "the directory store is unavailable; retry",
             ),
             ApiError::Service(S::Internal(_)) => Mapped::internal(),
+        }
+    }
+}
+
+/// The client's sentence for a work budget the store ran out of.
+fn too_many(budget: &Budget) -> String {
+    match budget {
+        Budget::Scan { items } => format!(
+            "the query would examine more than {items} resources; use a more specific filter"
+        ),
+        Budget::Filter { bytes } => format!(
+            "the filter would compare more than {bytes} bytes of values; use a more specific filter"
+        ),
+    }
+}
+
+/// The client's sentence for a documented limit a request went past.
+fn too_large(limit: &Limit) -> String {
+    let max = limit.max();
+    match limit {
+        Limit::Document { bytes } => {
+            format!("the resource is {bytes} bytes as stored; at most {max} are accepted")
+        }
+        Limit::KeyValue { attribute, bytes } => {
+            format!("{attribute} is {bytes} bytes long; at most {max} are accepted")
+        }
+        Limit::WorkEmails { count } => {
+            format!("the user has {count} work emails; at most {max} are accepted")
+        }
+        Limit::Members { count } => format!(
+            "the request changes {count} members; at most {max} per request are accepted \
+             (see the Group schema's members attribute): send them in several requests"
+        ),
+        Limit::TenantTokens { count } => {
+            format!("the tenant holds {count} tokens; at most {max} are allowed")
         }
     }
 }
@@ -334,12 +368,13 @@ mod tests {
             ),
             (
                 "too_many",
-                service::Error::TooMany {
-                    budget: 10,
-                    unit: "resources scanned",
-                }
-                .into(),
+                service::Error::TooMany(Budget::Scan { items: 10 }).into(),
                 (400, Some("tooMany"), false, false),
+            ),
+            (
+                "too_large",
+                service::Error::TooLarge(Limit::Members { count: 1001 }).into(),
+                (400, Some("invalidValue"), false, false),
             ),
             (
                 "contention",

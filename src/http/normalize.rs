@@ -4,13 +4,18 @@
 //!   only stops `lambda_http` from adding one and never removes it),
 //! - resource names match case-insensitively (`/scim/v2/users`), as clients differ,
 //! - duplicate and trailing slashes do not matter (`/scim/v2//Users/`: a Tenant URL pasted with
-//!   a trailing slash).
+//!   a trailing slash),
+//! - a segment that does not percent-decode to UTF-8 (`/Users/%FF%FE`) reaches the handlers as
+//!   its lossy decoding (U+FFFD, re-encoded), which names no resource and is answered with the
+//!   route's SCIM 404; left as sent, axum's path extractor would refuse it with a plain-text
+//!   400 before any handler, outside the one error map.
 //!
 //! It wraps the `Router`, since middleware inside a router runs after the route is chosen.
 
 use std::task::{Context, Poll};
 
 use axum::http::{Request, Uri};
+use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use tower::Service;
 
 use crate::scim::schema::ResourceKind;
@@ -108,10 +113,22 @@ pub fn normalize(path: &str, base: &str) -> Option<(String, String)> {
         match canonical(segment) {
             // Only the resource segment (and `/Users/.search`) is a name; ids stay as sent.
             Some(name) if i == 0 || name == ".search" => out.push_str(name),
-            _ => out.push_str(segment),
+            _ => out.push_str(&utf8_segment(segment)),
         }
     }
     Some((prefix, out))
+}
+
+/// `segment` if it percent-decodes to UTF-8, else its lossy decoding percent-encoded again.
+fn utf8_segment(segment: &str) -> std::borrow::Cow<'_, str> {
+    let decoded = percent_decode_str(segment);
+    if decoded.decode_utf8().is_ok() {
+        return segment.into();
+    }
+    let lossy = percent_decode_str(segment).decode_utf8_lossy();
+    utf8_percent_encode(&lossy, NON_ALPHANUMERIC)
+        .to_string()
+        .into()
 }
 
 #[cfg(test)]
@@ -145,6 +162,16 @@ mod tests {
                 Some(("", "/scim/v2/ServiceProviderConfig")),
             ),
             ("/scim/v2", "/scim/v2", Some(("", "/scim/v2"))),
+            (
+                "/scim/v2/Users/%FF%FE",
+                "/scim/v2",
+                Some(("", "/scim/v2/Users/%EF%BF%BD%EF%BF%BD")),
+            ),
+            (
+                "/scim/v2/Users/%C3%A9t%C3%A9",
+                "/scim/v2",
+                Some(("", "/scim/v2/Users/%C3%A9t%C3%A9")),
+            ),
             ("/other/Users", "/scim/v2", None),
             ("/scim", "/scim/v2", None),
         ];

@@ -11,6 +11,14 @@ use crate::scim::urn;
 /// Largest request body accepted, in bytes; advertised as `bulk.maxPayloadSize` would be.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Most group members one request may add and remove together (POST, PUT or PATCH of a
+/// group): a change up to this size is applied all-or-nothing; a larger one is refused up
+/// front with 400 `invalidValue`, never split. Advertised in `/Schemas`, in the description of
+/// the Group's `members` attribute: RFC 7643 §5 has no ServiceProviderConfig member for it,
+/// and strict clients refuse one with members of its own (scim2-tester's model refused
+/// `patch.maxMembersPerRequest`).
+pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
+
 /// The ServiceProviderConfig (RFC 7643 §5), with the RFC 9865 `pagination` member.
 pub fn service_provider_config(base_url: &str) -> Value {
     json!({
@@ -190,6 +198,15 @@ mod tests {
         let spc = service_provider_config("https://x/scim/v2");
         assert_eq!(spc["patch"]["supported"], true);
         assert_eq!(spc["filter"]["maxResults"], MAX_COUNT);
+        let members = crate::scim::schema::GROUP_SCHEMA
+            .attributes
+            .iter()
+            .find(|a| a.name == "members")
+            .map(|a| a.description);
+        assert!(
+            members.is_some_and(|d| d.contains(&format!(" {MAX_MEMBERS_PER_REQUEST} "))),
+            "the members description states the limit: {members:?}"
+        );
         assert_eq!(spc["bulk"]["supported"], false);
         let pagination = &spc["pagination"];
         assert_eq!(pagination["cursor"], true);

@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod fold;
 pub mod list;
 pub mod patch;
 pub mod path;

@@ -36,14 +36,16 @@ pub struct Prepared {
 /// unknown schema URNs are ignored, never an error (cases D3 and B6n in docs/clients.md).
 ///
 /// # Errors
-/// `invalidSyntax` when the body is not an object; `invalidValue` when a value has the wrong type
-/// or a required attribute is missing.
+/// `invalidSyntax` when the body is not an object or `schemas` is not an array of strings;
+/// `invalidValue` when `schemas` does not list the resource's schema, a value has the wrong
+/// type or a required attribute is missing.
 pub fn prepare(kind: ResourceKind, body: &Value) -> Result<Prepared> {
     let Some(input) = body.as_object() else {
         return Err(Error::invalid_syntax(
             "the request body must be a JSON object",
         ));
     };
+    check_schemas(kind, input)?;
     let mut doc = Map::new();
     doc.insert("schemas".to_string(), Value::Array(Vec::new()));
     let mut members = None;
@@ -77,6 +79,36 @@ pub fn prepare(kind: ResourceKind, body: &Value) -> Result<Prepared> {
     check_required(kind, &doc)?;
     refresh_schemas(kind, &mut doc);
     Ok(Prepared { doc, members })
+}
+
+/// RFC 7644 §3.3: the body's `schemas` must name the resource's schema (as Entra's, Okta's and
+/// every RFC example do). A body without it, with another resource's schema or with only
+/// unknown URNs is refused rather than stored as something the client may not have meant.
+/// Extension URNs beside the core one are allowed; `schemas` is recomputed afterwards.
+fn check_schemas(kind: ResourceKind, input: &Map<String, Value>) -> Result<()> {
+    let core = kind.schema().id;
+    let Some(schemas) = get_ci(input, "schemas") else {
+        return Err(Error::invalid_value(format!(
+            "the body must list \"{core}\" in 'schemas' (RFC 7644 §3.3)"
+        )));
+    };
+    let Some(list) = schemas.as_array() else {
+        return Err(Error::invalid_syntax("'schemas' must be an array of URNs"));
+    };
+    let mut has_core = false;
+    for urn in list {
+        let Some(urn) = urn.as_str() else {
+            return Err(Error::invalid_syntax("'schemas' must be an array of URNs"));
+        };
+        has_core |= urn.eq_ignore_ascii_case(core);
+    }
+    if !has_core {
+        return Err(Error::invalid_value(format!(
+            "'schemas' must include \"{core}\" for a {} (RFC 7644 §3.3)",
+            kind.name()
+        )));
+    }
+    Ok(())
 }
 
 /// Copies one extension object (`"urn:...:enterprise:2.0:User": {...}`) into `doc`.

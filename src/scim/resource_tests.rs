@@ -222,7 +222,12 @@ fn rows() -> Vec<(&'static str, ResourceKind, Value, Expected)> {
 
 #[test]
 fn prepare_table() {
-    for (name, kind, body, expected) in rows() {
+    for (name, kind, mut body, expected) in rows() {
+        // These rows are about normalisation; `schemas` has its own table below.
+        if let Some(o) = body.as_object_mut() {
+            o.entry("schemas")
+                .or_insert_with(|| json!([kind.schema().id]));
+        }
         match (prepare(kind, &body), expected) {
             (Ok(got), Ok((doc, members))) => {
                 assert_eq!(got.doc, doc, "{name}");
@@ -237,8 +242,74 @@ fn prepare_table() {
 
 #[test]
 fn missing_required_names_the_attribute() {
-    let err = prepare(ResourceKind::User, &json!({})).unwrap_err();
+    let err = prepare(ResourceKind::User, &json!({"schemas": [USER]})).unwrap_err();
     assert_eq!(err.detail, "userName is required");
+}
+
+#[test]
+fn schemas_must_name_the_resource_schema() {
+    use ResourceKind::{Group, User};
+    let rows: &[(&str, ResourceKind, Value, Option<ScimType>)] = &[
+        ("core", User, json!({"schemas":[USER],"userName":"u"}), None),
+        (
+            "core and extension",
+            User,
+            json!({"schemas":[USER,E],"userName":"u"}),
+            None,
+        ),
+        (
+            "urn in another case",
+            User,
+            json!({"schemas":[USER.to_uppercase()],"userName":"u"}),
+            None,
+        ),
+        (
+            "key in another case",
+            User,
+            json!({"Schemas":[USER],"userName":"u"}),
+            None,
+        ),
+        (
+            "missing",
+            User,
+            json!({"userName":"u"}),
+            Some(ScimType::InvalidValue),
+        ),
+        (
+            "another resource's",
+            User,
+            json!({"schemas":[GROUP],"userName":"u"}),
+            Some(ScimType::InvalidValue),
+        ),
+        (
+            "only an unknown urn",
+            Group,
+            json!({"schemas":["urn:x:y"],"displayName":"g"}),
+            Some(ScimType::InvalidValue),
+        ),
+        (
+            "empty",
+            Group,
+            json!({"schemas":[],"displayName":"g"}),
+            Some(ScimType::InvalidValue),
+        ),
+        (
+            "not an array",
+            User,
+            json!({"schemas":USER,"userName":"u"}),
+            Some(ScimType::InvalidSyntax),
+        ),
+        (
+            "not strings",
+            User,
+            json!({"schemas":[USER, 1],"userName":"u"}),
+            Some(ScimType::InvalidSyntax),
+        ),
+    ];
+    for (name, kind, body, want) in rows {
+        let got = prepare(*kind, body).err().and_then(|e| e.scim_type);
+        assert_eq!(got, *want, "{name}");
+    }
 }
 
 #[test]

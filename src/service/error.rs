@@ -5,6 +5,8 @@ use crate::scim;
 use crate::scim::schema::ResourceKind;
 use crate::store::{BoxError, StoreError};
 
+pub use crate::store::{Budget, Limit};
+
 /// Why a use case failed. `http::error` maps every variant to a status in one table.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -38,13 +40,12 @@ pub enum Error {
         id: String,
     },
     /// Answering would need more work than one request may do (400 `tooMany`).
-    #[error("the request needs more than {budget} {unit}")]
-    TooMany {
-        /// The bound that was reached.
-        budget: usize,
-        /// What the bound counts (`resources scanned`, ...).
-        unit: &'static str,
-    },
+    #[error("work budget exceeded: {0:?}")]
+    TooMany(Budget),
+    /// A value or a request is past a documented limit (400 `invalidValue`): refused before
+    /// any write.
+    #[error("limit exceeded: {0:?}")]
+    TooLarge(Limit),
     /// Concurrent writers kept winning; the client should retry (503 with `Retry-After`).
     #[error("the resource is being modified concurrently")]
     Contention,
@@ -81,10 +82,9 @@ impl From<StoreError> for Error {
             StoreError::Uniqueness { attribute } => Error::Conflict { attribute },
             StoreError::VersionMismatch { current } => Error::PreconditionFailed { current },
             StoreError::MissingMember { id } => Error::MissingMember { id },
-            StoreError::TooMany(_) => Error::TooMany {
-                budget: crate::store::dynamo::SCAN_BUDGET,
-                unit: "resources scanned for one filter",
-            },
+            StoreError::TooMany { budget } => Error::TooMany(budget),
+            StoreError::TooLarge(limit) => Error::TooLarge(limit),
+            StoreError::Contention => Error::Contention,
             StoreError::Throttled { .. } | StoreError::Unavailable(_) => {
                 Error::Unavailable(Box::new(e))
             }

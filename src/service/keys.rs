@@ -16,26 +16,33 @@ pub fn index_keys(kind: ResourceKind, doc: &Value) -> IndexKeys {
     IndexKeys {
         unique: text(kind.unique_attribute()).map(fold_case),
         external_id: text("externalId").map(str::to_string),
-        work_email: kind
-            .descriptor()
-            .work_email_index
-            .then(|| work_email(doc).map(fold_case))
-            .flatten(),
+        work_emails: if kind.descriptor().work_email_index {
+            work_emails(doc)
+        } else {
+            Vec::new()
+        },
     }
 }
 
-fn work_email(doc: &Value) -> Option<&str> {
-    doc.get("emails")?.as_array()?.iter().find_map(|e| {
-        let is_work = e
-            .get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.eq_ignore_ascii_case("work"));
-        if is_work {
-            e.get("value").and_then(Value::as_str)
-        } else {
-            None
-        }
-    })
+/// Every work email, folded, sorted, without duplicates: each one finds the user.
+fn work_emails(doc: &Value) -> Vec<String> {
+    let mut out: Vec<String> = doc
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| {
+            e.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case("work"))
+        })
+        .filter_map(|e| e.get("value").and_then(Value::as_str))
+        .filter(|v| !v.is_empty())
+        .map(fold_case)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -54,9 +61,9 @@ mod tests {
         let keys = index_keys(ResourceKind::User, &doc);
         assert_eq!(keys.unique.as_deref(), Some("alice@contoso.com"));
         assert_eq!(keys.external_id.as_deref(), Some("AbC"));
-        assert_eq!(keys.work_email.as_deref(), Some("a@x.com"));
+        assert_eq!(keys.work_emails, ["a@x.com"]);
         let group = index_keys(ResourceKind::Group, &json!({"displayName": "Sales"}));
         assert_eq!(group.unique.as_deref(), Some("sales"));
-        assert_eq!(group.work_email, None);
+        assert!(group.work_emails.is_empty());
     }
 }

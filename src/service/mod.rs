@@ -15,7 +15,7 @@ mod resource;
 mod search;
 mod use_cases;
 
-pub use error::{Error, Result};
+pub use error::{Budget, Error, Limit, Result};
 pub use feed::NewEndpoint;
 pub use if_match::IfMatch;
 pub use keys::index_keys;

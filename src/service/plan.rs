@@ -40,7 +40,7 @@ pub fn plan(
     let residual = conjuncts.into_iter().reduce(Filter::and);
     if let Some(r) = &residual {
         let relation = kind.relation().attribute();
-        if r.mentions(&|p: &AttrPath| p.urn.is_none() && p.name.eq_ignore_ascii_case(relation)) {
+        if r.mentions(&|p: &AttrPath| core_path(kind, p) && p.name.eq_ignore_ascii_case(relation)) {
             return Err(ScimError::invalid_filter(format!(
                 "'{relation}' can only be filtered as '{relation}.value eq \"<id>\"' joined with 'and'"
             )));
@@ -75,7 +75,7 @@ fn rank(l: &Lookup) -> u8 {
 fn lookup_for(kind: ResourceKind, f: &Filter) -> Option<Lookup> {
     match f {
         Filter::Compare(path, CompareOp::Eq, CompValue::Str(v)) => {
-            if kind.has_members() && is_member_value(path) {
+            if kind.has_members() && is_member_value(kind, path) {
                 return Some(Lookup::HasMember(v.clone()));
             }
             let resolved = kind.resolve(path)?;
@@ -90,7 +90,7 @@ fn lookup_for(kind: ResourceKind, f: &Filter) -> Option<Lookup> {
             }
         }
         Filter::ValuePath(path, inner)
-            if kind.descriptor().work_email_index && path.is("emails") =>
+            if kind.descriptor().work_email_index && path.is("emails") && core_path(kind, path) =>
         {
             work_email(inner).map(|v| Lookup::WorkEmail(fold_case(v)))
         }
@@ -98,8 +98,17 @@ fn lookup_for(kind: ResourceKind, f: &Filter) -> Option<Lookup> {
     }
 }
 
-fn is_member_value(path: &AttrPath) -> bool {
-    path.urn.is_none() && (path.is("members") || path.is_sub("members", "value"))
+/// `members.value` or `members`, short or qualified with the Group schema URN: every form
+/// of the name plans alike.
+fn is_member_value(kind: ResourceKind, path: &AttrPath) -> bool {
+    core_path(kind, path) && (path.is("members") || path.is_sub("members", "value"))
+}
+
+/// Whether `path` names an attribute of the kind's core schema (no URN, or its URN).
+fn core_path(kind: ResourceKind, path: &AttrPath) -> bool {
+    path.urn
+        .as_deref()
+        .is_none_or(|u| u.eq_ignore_ascii_case(kind.schema().id))
 }
 
 /// `type eq "work" and value eq "<v>"`, in either order.
@@ -193,6 +202,29 @@ mod tests {
                 None,
             ),
             (
+                "work_email_urn_qualified",
+                User,
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:emails[type eq "work"].value eq "A@X""#,
+                Lookup::WorkEmail("a@x".into()),
+                None,
+            ),
+            (
+                "emails_of_another_schema_is_no_lookup",
+                User,
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:emails[type eq "work" and value eq "a"]"#,
+                Lookup::All,
+                Some(
+                    r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:emails[type eq "work" and value eq "a"]"#,
+                ),
+            ),
+            (
+                "member_value_urn_qualified",
+                Group,
+                r#"urn:ietf:params:scim:schemas:core:2.0:Group:members.value eq "u""#,
+                Lookup::HasMember("u".into()),
+                None,
+            ),
+            (
                 "scan",
                 User,
                 r#"title co "x""#,
@@ -216,10 +248,13 @@ mod tests {
 
     #[test]
     fn member_filters_no_index_can_answer_are_refused() {
-        let err = plan(
-            ResourceKind::Group,
-            Some(Filter::parse(r#"members.display eq "x""#).unwrap()),
-        );
-        assert!(err.is_err());
+        for f in [
+            r#"members.display eq "x""#,
+            r#"not (members.value eq "u")"#,
+            r#"not (urn:ietf:params:scim:schemas:core:2.0:Group:members.value eq "u")"#,
+        ] {
+            let err = plan(ResourceKind::Group, Some(Filter::parse(f).unwrap()));
+            assert!(err.is_err(), "{f}");
+        }
     }
 }

@@ -47,9 +47,7 @@ impl<S: Store> Service<S> {
             keys: index_keys(kind, &doc),
             doc,
         };
-        self.store
-            .create(tenant, kind, record.clone(), &members)
-            .await?;
+        self.store.create(tenant, kind, &record, &members).await?;
         let members = kind.has_members().then_some(Members {
             ids: members,
             truncated: false,
@@ -227,6 +225,17 @@ impl<S: Store> Service<S> {
                 // Nothing changes: no write, no new version (Entra re-sends unchanged values).
                 return self.resource(tenant, kind, current, projection).await;
             }
+            if doc == current.doc && kind.has_members() {
+                // Only members change: the store bumps the version with the member change,
+                // so concurrent member PATCHes never conflict on the version read here.
+                let expected = if_match.map(|_| current.version);
+                let record = self
+                    .store
+                    .update_members(tenant, id, &members, expected, &now())
+                    .await
+                    .map_err(|e| Error::about(e, kind, id))?;
+                return self.resource(tenant, kind, record, projection).await;
+            }
             let version = current.version + 1;
             set_meta(&mut doc, &now(), version);
             let record = Record {
@@ -237,7 +246,7 @@ impl<S: Store> Service<S> {
             };
             match self
                 .store
-                .update(tenant, kind, record.clone(), current.version, &members)
+                .update(tenant, kind, &record, current.version, &members)
                 .await
             {
                 Ok(()) => return self.resource(tenant, kind, record, projection).await,

@@ -11,6 +11,7 @@ pub mod calls;
 pub mod checkpoints;
 pub mod dynamo;
 pub mod feed;
+pub mod limits;
 pub mod memory;
 pub mod registry;
 pub mod webhooks;
@@ -27,6 +28,7 @@ use crate::scim::schema::ResourceKind;
 pub use crate::scim::list::Sort;
 pub use crate::tenant::TenantId;
 pub use calls::{Call, CallCounts, Calls};
+pub use limits::{Budget, Limit};
 
 /// The values a resource is indexed by, computed once by the service from the document with
 /// the schema's normalisation rules (so filter, guards and indexes agree).
@@ -36,8 +38,9 @@ pub struct IndexKeys {
     pub unique: Option<String>,
     /// `externalId` exactly as sent (caseExact, not unique).
     pub external_id: Option<String>,
-    /// Case-folded value of the first `work` email (users only; not unique).
-    pub work_email: Option<String>,
+    /// Case-folded values of every `work` email (users only; not unique), sorted and without
+    /// duplicates: a user with two work emails is found by either.
+    pub work_emails: Vec<String>,
 }
 
 /// A resource as stored.
@@ -166,6 +169,17 @@ pub fn page_of<R: Borrow<Record>>(
     }
 }
 
+/// Sets `meta.version` (`W/"<version>"`) and `meta.lastModified` of a stored document: a
+/// member-only change bumps the version without the caller rewriting the document, so the
+/// store stamps it (the DynamoDB store when it reads the item, the memory store when it
+/// writes).
+pub fn stamp_meta(doc: &mut Value, version: u64, modified: &str) {
+    if let Some(meta) = doc.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.insert("version".into(), Value::String(format!("W/\"{version}\"")));
+        meta.insert("lastModified".into(), Value::String(modified.to_string()));
+    }
+}
+
 /// A capped list of member ids.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Members {
@@ -188,6 +202,8 @@ pub enum Deleted {
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// What happened to the data. Backend errors are translated into these where they occur.
+/// The store writes no sentence meant for clients: the HTTP layer words each variant from its
+/// typed fields.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The unique attribute's value is taken by another resource.
@@ -211,9 +227,19 @@ pub enum StoreError {
         /// The id that was referenced.
         id: String,
     },
-    /// The query needs more work than the store allows for one request.
-    #[error("{0}")]
-    TooMany(String),
+    /// A value is past one of the documented limits ([`limits`]); nothing was written.
+    #[error("limit exceeded: {0:?}")]
+    TooLarge(Limit),
+    /// Answering needs more work than the store allows for one request ([`Budget`]).
+    #[error("work budget exceeded: {budget:?}")]
+    TooMany {
+        /// The budget that ran out.
+        budget: Budget,
+    },
+    /// Other writers kept winning the race for the same item after the store's retries.
+    /// Nothing was written; the client may retry at once.
+    #[error("lost a write race after retries")]
+    Contention,
     /// The backend throttled the request even after retries.
     #[error("the store is throttling requests")]
     Throttled {
@@ -228,6 +254,27 @@ pub enum StoreError {
     Internal(#[source] BoxError),
 }
 
+/// States the store's own writes never produce: found means a bug or data written by hand.
+/// Kept as the typed source of [`StoreError::Internal`].
+#[derive(Debug, thiserror::Error)]
+pub enum Broken {
+    /// A freshly issued id already names a different resource.
+    #[error("resource id {0} already names another resource")]
+    DuplicateId(String),
+    /// A unique guard the resource held is owned by another id.
+    #[error("the unique guard of {0} is owned by another id")]
+    GuardOwnedByOther(String),
+    /// A transaction failed a condition no action of it should fail.
+    #[error("unexpected condition failure in a {0} write")]
+    UnexpectedCondition(&'static str),
+}
+
+impl From<Broken> for StoreError {
+    fn from(e: Broken) -> Self {
+        StoreError::Internal(Box::new(e))
+    }
+}
+
 /// Result alias for store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -237,14 +284,17 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: registry::Registry + Send + Sync + 'static {
     /// Creates a resource (and, for a group, its initial members) atomically.
     ///
+    /// A create whose backend request is re-sent after its answer was lost (the DynamoDB
+    /// SDK's retry) succeeds: the store recognises its own write.
+    ///
     /// # Errors
     /// `Uniqueness` when `record.keys.unique` is taken; `MissingMember` when a member id is not
-    /// an existing user.
+    /// an existing user; `TooLarge` past the documented limits (before anything is written).
     fn create(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
-        record: Record,
+        record: &Record,
         members: &[String],
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
@@ -263,15 +313,34 @@ pub trait Store: registry::Registry + Send + Sync + 'static {
     /// change (groups) in the same write. `record.version` is the new version.
     ///
     /// # Errors
-    /// `NotFound`, `VersionMismatch`, `Uniqueness` (new unique name taken), `MissingMember`.
+    /// `NotFound`, `VersionMismatch`, `Uniqueness` (new unique name taken), `MissingMember`,
+    /// `TooLarge`, `Contention`.
     fn update(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
-        record: Record,
+        record: &Record,
         expected_version: u64,
         members: &MemberChange,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Applies a member change to a group without rewriting its document: the store bumps
+    /// the version by one (and sets `meta.lastModified` to `modified`) atomically with the
+    /// member change, so concurrent member changes never conflict on a version the caller
+    /// read. With `expected_version`, only if that is the stored version. Returns the group as
+    /// stored right after the change.
+    ///
+    /// # Errors
+    /// `NotFound`, `VersionMismatch`, `MissingMember`, `TooLarge` (more members than one
+    /// request may change), `Contention`.
+    fn update_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        members: &MemberChange,
+        expected_version: Option<u64>,
+        modified: &str,
+    ) -> impl Future<Output = StoreResult<Record>> + Send;
 
     /// Deletes a resource, its memberships and its unique guard; with `expected_version`,
     /// only if that is the stored version.
@@ -289,7 +358,7 @@ pub trait Store: registry::Registry + Send + Sync + 'static {
     /// Runs a query.
     ///
     /// # Errors
-    /// `TooMany` when answering needs a scan beyond the store's budget.
+    /// `TooMany` when answering needs a scan or filter work beyond the store's budget.
     fn query(
         &self,
         tenant: &TenantId,

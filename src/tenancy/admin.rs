@@ -34,8 +34,8 @@ pub enum AdminError {
     #[error("a tenant with this name already exists")]
     NameTaken,
     /// A limit was reached (409).
-    #[error("{0}")]
-    Limit(String),
+    #[error("a limit was reached: at most {}", .0.max())]
+    Limit(crate::store::Limit),
     /// The store is down or throttling (503).
     #[error("the registry is unavailable")]
     Unavailable(#[source] BoxError),
@@ -49,7 +49,7 @@ impl AdminError {
         match e {
             StoreError::NotFound => AdminError::NotFound(what),
             StoreError::Uniqueness { .. } => AdminError::NameTaken,
-            StoreError::TooMany(m) => AdminError::Limit(m),
+            StoreError::TooLarge(limit) => AdminError::Limit(limit),
             StoreError::Throttled { .. } | StoreError::Unavailable(_) => {
                 AdminError::Unavailable(Box::new(e))
             }

@@ -202,7 +202,7 @@ async fn recount_rebuilds_wrong_counters_from_the_listing() {
             .create(
                 &tenant,
                 ResourceKind::User,
-                &serde_json::json!({"userName": name}),
+                &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name}),
             )
             .await
             .unwrap();
@@ -211,7 +211,7 @@ async fn recount_rebuilds_wrong_counters_from_the_listing() {
         .create(
             &tenant,
             ResourceKind::Group,
-            &serde_json::json!({"displayName": "Ops"}),
+            &serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ops"}),
         )
         .await
         .unwrap();

@@ -188,7 +188,9 @@ pub async fn ids_that_are_not_uuids_are_404_without_a_store_call(app: &TestApp) 
         app.delete(&format!("/Users/{id}"))
             .await
             .expect_error(404, None);
-        app.put(&format!("/Users/{id}"), &json!({"userName": "x"}))
+        let user =
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x"});
+        app.put(&format!("/Users/{id}"), &user)
             .await
             .expect_error(404, None);
         let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "title", "value": "t"}]});

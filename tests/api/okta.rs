@@ -135,7 +135,10 @@ pub async fn okta_group_lifecycle(app: &TestApp) {
     let mut expected = vec![a.clone(), b.clone()];
     expected.sort();
     assert_eq!(app.member_ids(&g).await, expected);
-    app.put(&path, &json!({"displayName": "Okta Group 4"}))
+    app.put(
+        &path,
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Okta Group 4"}),
+    )
         .await
         .expect(200);
     assert_eq!(
@@ -145,7 +148,7 @@ pub async fn okta_group_lifecycle(app: &TestApp) {
     );
     app.put(
         &path,
-        &json!({"displayName": "Okta Group 4", "members": []}),
+        &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Okta Group 4", "members": []}),
     )
     .await
     .expect(200);

@@ -20,6 +20,7 @@
 #[path = "../api/helpers.rs"]
 #[allow(dead_code, unused_macros, reason = "shared with the api suite")]
 mod helpers;
+mod lost_answers;
 mod proxy;
 mod secrets;
 
@@ -427,6 +428,7 @@ async fn an_entra_sync_survives_injected_dynamodb_faults() {
             // Past the store's 5 s operation timeout.
             delay: Duration::from_millis(5_500),
             secrets_down: false.into(),
+            after_write_every: AtomicU32::new(0),
         },
         seed,
     )

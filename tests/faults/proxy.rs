@@ -47,12 +47,17 @@ pub struct Settings {
     pub delay: Duration,
     /// Answer every Secrets Manager request with 500.
     pub secrets_down: AtomicBool,
+    /// When not 0: inject nothing at random, but let every N-th DynamoDB write commit and
+    /// answer 500 (`after_write`), so each faulted write's retry by the SDK meets its own
+    /// committed write.
+    pub after_write_every: AtomicU32,
 }
 
 struct Shared {
     upstream: String,
     settings: Settings,
     rng: Mutex<u64>,
+    writes: AtomicU32,
     counts: Mutex<BTreeMap<(Fault, String), u64>>,
     dynamo_requests: AtomicU32,
 }
@@ -76,6 +81,7 @@ impl Proxy {
             upstream,
             settings,
             rng: Mutex::new(seed | 1),
+            writes: AtomicU32::new(0),
             counts: Mutex::new(BTreeMap::new()),
             dynamo_requests: AtomicU32::new(0),
         });
@@ -142,14 +148,27 @@ impl Shared {
         if !DATA_PLANE.contains(&operation) {
             return None;
         }
-        let per_mille = u64::from(self.settings.per_mille.load(Ordering::Relaxed));
-        if self.next() % 1000 >= per_mille {
-            return None;
-        }
         let is_write = matches!(
             operation,
             "PutItem" | "UpdateItem" | "DeleteItem" | "TransactWriteItems" | "BatchWriteItem"
         );
+        let every = self.settings.after_write_every.load(Ordering::Relaxed);
+        if every > 0 {
+            if !is_write || self.writes.fetch_add(1, Ordering::Relaxed) % every != 0 {
+                return None;
+            }
+            *self
+                .counts
+                .lock()
+                .unwrap()
+                .entry((Fault::AfterWrite, operation.to_string()))
+                .or_default() += 1;
+            return Some(Fault::AfterWrite);
+        }
+        let per_mille = u64::from(self.settings.per_mille.load(Ordering::Relaxed));
+        if self.next() % 1000 >= per_mille {
+            return None;
+        }
         let fault = match self.next() % 20 {
             0..=6 => Fault::Throttle,
             7..=11 => Fault::Internal,

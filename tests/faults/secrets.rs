@@ -76,6 +76,7 @@ async fn secrets_manager_down_serves_the_cached_token_and_answers_503_otherwise(
             delays_left: AtomicU32::new(0),
             delay: Duration::ZERO,
             secrets_down: false.into(),
+            after_write_every: AtomicU32::new(0),
         },
         1,
     )

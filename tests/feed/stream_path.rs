@@ -67,7 +67,7 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
         .create(
             &tenant,
             ResourceKind::User,
-            &json!({"userName": "bjensen", "active": true}),
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen", "active": true}),
         )
         .await
         .unwrap();

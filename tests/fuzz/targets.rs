@@ -419,13 +419,15 @@ async fn seeded(app: &App) -> (Vec<String>, Vec<String>) {
     let mut users = Vec::new();
     let mut groups = Vec::new();
     for i in 0..4 {
-        let body = json!({"userName": format!("seed{i}@contoso.com"), "externalId": format!("e{i}"),
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                          "userName": format!("seed{i}@contoso.com"), "externalId": format!("e{i}"),
                           "emails": [{"type": "work", "value": format!("seed{i}@contoso.com")}]});
         let r = send(app, Method::POST, "/scim/v2/Users", Some(body.to_string())).await;
         users.push(r.1["id"].as_str().unwrap().to_string());
     }
     for (i, member) in users.iter().take(2).enumerate() {
-        let body = json!({"displayName": format!("group{i}"), "members": [{"value": member}]});
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                          "displayName": format!("group{i}"), "members": [{"value": member}]});
         let r = send(app, Method::POST, "/scim/v2/Groups", Some(body.to_string())).await;
         groups.push(r.1["id"].as_str().unwrap().to_string());
     }

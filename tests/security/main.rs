@@ -72,7 +72,7 @@ async fn a_full_run_logs_no_token_no_body_and_no_personal_data() {
     ));
     let send = |r| app.clone().oneshot(r);
 
-    let user = json!({"userName": "carol.personal@contoso.com", "name": {"familyName": "Privatename"}, "password": "P@ss-hunter2"});
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "carol.personal@contoso.com", "name": {"familyName": "Privatename"}, "password": "P@ss-hunter2"});
     let created = send(request("POST", "/Users", Some(TOKEN), Some(user)))
         .await
         .unwrap();

@@ -14,6 +14,8 @@ use serde_json::json;
 
 use crate::helpers::{group, new_id, next, tenant, unique_attr, user, user_with};
 
+pub use crate::reliability::*;
+
 fn query(lookup: Lookup) -> Query {
     page(lookup, 1, 100)
 }
@@ -57,7 +59,7 @@ fn set(ids: &[&str]) -> BTreeSet<String> {
 pub async fn create_then_get_returns_the_record<S: Store>(s: Arc<S>) {
     let t = tenant();
     let u = user_with("Alice", Some("E-1"), Some("Alice@Example.com"));
-    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    s.create(&t, User, &u.clone(), &[]).await.unwrap();
     assert_eq!(s.get(&t, User, &u.id).await.unwrap(), Some(u.clone()));
     assert_eq!(s.get(&t, User, &new_id()).await.unwrap(), None);
     assert_eq!(
@@ -70,9 +72,9 @@ pub async fn create_then_get_returns_the_record<S: Store>(s: Arc<S>) {
 pub async fn update_requires_the_expected_version<S: Store>(s: Arc<S>) {
     let t = tenant();
     let u = user("bob");
-    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    s.create(&t, User, &u.clone(), &[]).await.unwrap();
     let v2 = next(&u, "title", json!("Engineer"));
-    s.update(&t, User, v2.clone(), 1, &MemberChange::default())
+    s.update(&t, User, &v2.clone(), 1, &MemberChange::default())
         .await
         .unwrap();
     assert_eq!(s.get(&t, User, &u.id).await.unwrap(), Some(v2.clone()));
@@ -80,7 +82,7 @@ pub async fn update_requires_the_expected_version<S: Store>(s: Arc<S>) {
     // GIVEN version 2 stored WHEN an update expects version 1 THEN it is refused with the current.
     let stale = next(&u, "title", json!("Manager"));
     let err = s
-        .update(&t, User, stale, 1, &MemberChange::default())
+        .update(&t, User, &stale, 1, &MemberChange::default())
         .await
         .unwrap_err();
     assert!(
@@ -94,7 +96,7 @@ pub async fn update_requires_the_expected_version<S: Store>(s: Arc<S>) {
         .update(
             &t,
             User,
-            next(&ghost, "title", json!("x")),
+            &next(&ghost, "title", json!("x")),
             1,
             &MemberChange::default(),
         )
@@ -105,31 +107,31 @@ pub async fn update_requires_the_expected_version<S: Store>(s: Arc<S>) {
 
 pub async fn user_names_are_unique_case_insensitively<S: Store>(s: Arc<S>) {
     let t = tenant();
-    s.create(&t, User, user("Carol"), &[]).await.unwrap();
-    let err = s.create(&t, User, user("cAROL"), &[]).await.unwrap_err();
+    s.create(&t, User, &user("Carol"), &[]).await.unwrap();
+    let err = s.create(&t, User, &user("cAROL"), &[]).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Uniqueness { attribute } if attribute == unique_attr(User)),
         "{err:?}"
     );
     // A group may carry the same name as a user: the kinds have separate guards.
-    s.create(&t, Group, group("carol"), &[]).await.unwrap();
+    s.create(&t, Group, &group("carol"), &[]).await.unwrap();
 }
 
 pub async fn rename_moves_the_unique_name<S: Store>(s: Arc<S>) {
     let t = tenant();
     let a = user("dave");
     let b = user("erin");
-    s.create(&t, User, a.clone(), &[]).await.unwrap();
-    s.create(&t, User, b.clone(), &[]).await.unwrap();
+    s.create(&t, User, &a.clone(), &[]).await.unwrap();
+    s.create(&t, User, &b.clone(), &[]).await.unwrap();
 
     // WHEN dave becomes Dave.Smith THEN "dave" is free and "dave.smith" is taken.
     let renamed = next(&a, "userName", json!("Dave.Smith"));
-    s.update(&t, User, renamed.clone(), 1, &MemberChange::default())
+    s.update(&t, User, &renamed.clone(), 1, &MemberChange::default())
         .await
         .unwrap();
-    s.create(&t, User, user("DAVE"), &[]).await.unwrap();
+    s.create(&t, User, &user("DAVE"), &[]).await.unwrap();
     let err = s
-        .create(&t, User, user("dave.smith"), &[])
+        .create(&t, User, &user("dave.smith"), &[])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Uniqueness { .. }), "{err:?}");
@@ -137,7 +139,7 @@ pub async fn rename_moves_the_unique_name<S: Store>(s: Arc<S>) {
     // Renaming onto a taken name (any case) is refused and changes nothing.
     let clash = next(&b, "userName", json!("DAVE.SMITH"));
     let err = s
-        .update(&t, User, clash, 1, &MemberChange::default())
+        .update(&t, User, &clash, 1, &MemberChange::default())
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Uniqueness { .. }), "{err:?}");
@@ -145,7 +147,7 @@ pub async fn rename_moves_the_unique_name<S: Store>(s: Arc<S>) {
 
     // A case-only rename keeps the guard.
     let recased = next(&renamed, "userName", json!("dave.SMITH"));
-    s.update(&t, User, recased, 2, &MemberChange::default())
+    s.update(&t, User, &recased, 2, &MemberChange::default())
         .await
         .unwrap();
     let found = s
@@ -158,7 +160,7 @@ pub async fn rename_moves_the_unique_name<S: Store>(s: Arc<S>) {
 pub async fn delete_frees_the_name_and_checks_the_version<S: Store>(s: Arc<S>) {
     let t = tenant();
     let u = user("frank");
-    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    s.create(&t, User, &u.clone(), &[]).await.unwrap();
     let err = s.delete(&t, User, &u.id, Some(7)).await.unwrap_err();
     assert!(
         matches!(err, StoreError::VersionMismatch { current: 1 }),
@@ -173,13 +175,16 @@ pub async fn delete_frees_the_name_and_checks_the_version<S: Store>(s: Arc<S>) {
         s.delete(&t, User, &u.id, None).await.unwrap(),
         Deleted::NotFound
     );
-    s.create(&t, User, user("Frank"), &[]).await.unwrap();
+    s.create(&t, User, &user("Frank"), &[]).await.unwrap();
 }
 
 pub async fn group_display_names_are_unique<S: Store>(s: Arc<S>) {
     let t = tenant();
-    s.create(&t, Group, group("Admins"), &[]).await.unwrap();
-    let err = s.create(&t, Group, group("ADMINS"), &[]).await.unwrap_err();
+    s.create(&t, Group, &group("Admins"), &[]).await.unwrap();
+    let err = s
+        .create(&t, Group, &group("ADMINS"), &[])
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -195,9 +200,9 @@ pub async fn external_id_is_indexed_but_not_unique<S: Store>(s: Arc<S>) {
     let t = tenant();
     let a = user_with("g1", Some("EXT"), None);
     let b = user_with("g2", Some("EXT"), None);
-    s.create(&t, User, a.clone(), &[]).await.unwrap();
-    s.create(&t, User, b.clone(), &[]).await.unwrap();
-    s.create(&t, User, user_with("g3", Some("ext"), None), &[])
+    s.create(&t, User, &a.clone(), &[]).await.unwrap();
+    s.create(&t, User, &b.clone(), &[]).await.unwrap();
+    s.create(&t, User, &user_with("g3", Some("ext"), None), &[])
         .await
         .unwrap();
     let found = s
@@ -219,8 +224,8 @@ pub async fn every_lookup_finds_its_resource<S: Store>(s: Arc<S>) {
     let t = tenant();
     let u = user_with("Heidi", Some("H-1"), Some("Heidi@Example.COM"));
     let g = group("Heidi's group");
-    s.create(&t, User, u.clone(), &[]).await.unwrap();
-    s.create(&t, Group, g.clone(), std::slice::from_ref(&u.id))
+    s.create(&t, User, &u.clone(), &[]).await.unwrap();
+    s.create(&t, Group, &g.clone(), std::slice::from_ref(&u.id))
         .await
         .unwrap();
     let cases = [
@@ -279,7 +284,7 @@ pub async fn every_lookup_finds_its_resource<S: Store>(s: Arc<S>) {
 pub async fn filter_and_sort_apply_to_listings<S: Store>(s: Arc<S>) {
     let t = tenant();
     for name in ["zed", "Amy", "bea", "Abe"] {
-        s.create(&t, User, user(name), &[]).await.unwrap();
+        s.create(&t, User, &user(name), &[]).await.unwrap();
     }
     let mut q = query(Lookup::All);
     q.filter = Some(Filter::parse(r#"userName sw "a""#).unwrap());
@@ -319,7 +324,7 @@ pub async fn paging_has_correct_totals_and_stable_order<S: Store>(s: Arc<S>) {
     for i in 0..7 {
         let u = user(&format!("pager{i}"));
         all.push(u.id.clone());
-        s.create(&t, User, u, &[]).await.unwrap();
+        s.create(&t, User, &u, &[]).await.unwrap();
     }
     all.sort();
     let mut seen = Vec::new();
@@ -346,11 +351,11 @@ pub async fn members_add_remove_clear_and_are_idempotent<S: Store>(s: Arc<S>) {
     let t = tenant();
     let users: Vec<_> = (0..4).map(|i| user(&format!("member{i}"))).collect();
     for u in &users {
-        s.create(&t, User, u.clone(), &[]).await.unwrap();
+        s.create(&t, User, &u.clone(), &[]).await.unwrap();
     }
     let [a, b, c, d] = [0, 1, 2, 3].map(|i| users[i].id.as_str());
     let g = group("team");
-    s.create(&t, Group, g.clone(), &[a.to_string()])
+    s.create(&t, Group, &g.clone(), &[a.to_string()])
         .await
         .unwrap();
     assert_eq!(member_set(&*s, &t, &g.id).await, set(&[a]));
@@ -373,7 +378,7 @@ pub async fn members_add_remove_clear_and_are_idempotent<S: Store>(s: Arc<S>) {
             ..MemberChange::default()
         }),
     ] {
-        s.update(&t, Group, record, expected, &change)
+        s.update(&t, Group, &record, expected, &change)
             .await
             .unwrap();
     }
@@ -392,7 +397,7 @@ pub async fn members_add_remove_clear_and_are_idempotent<S: Store>(s: Arc<S>) {
         add: vec![c.into(), d.into()],
         remove: vec![],
     };
-    s.update(&t, Group, record, expected, &replace)
+    s.update(&t, Group, &record, expected, &replace)
         .await
         .unwrap();
     assert_eq!(member_set(&*s, &t, &g.id).await, set(&[c, d]));
@@ -407,11 +412,11 @@ pub async fn members_add_remove_clear_and_are_idempotent<S: Store>(s: Arc<S>) {
 pub async fn missing_members_are_refused<S: Store>(s: Arc<S>) {
     let t = tenant();
     let u = user("present");
-    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    s.create(&t, User, &u.clone(), &[]).await.unwrap();
     let ghost = new_id();
     let g = group("with ghost");
     let err = s
-        .create(&t, Group, g.clone(), &[u.id.clone(), ghost.clone()])
+        .create(&t, Group, &g.clone(), &[u.id.clone(), ghost.clone()])
         .await
         .unwrap_err();
     assert!(
@@ -424,12 +429,12 @@ pub async fn missing_members_are_refused<S: Store>(s: Arc<S>) {
         "nothing was written"
     );
 
-    s.create(&t, Group, g.clone(), &[]).await.unwrap();
+    s.create(&t, Group, &g.clone(), &[]).await.unwrap();
     let err = s
         .update(
             &t,
             Group,
-            next(&g, "displayName", json!("with ghost")),
+            &next(&g, "displayName", json!("with ghost")),
             1,
             &add(&[&u.id, &ghost]),
         )
@@ -446,11 +451,11 @@ pub async fn missing_members_are_refused<S: Store>(s: Arc<S>) {
 pub async fn deleting_a_user_removes_its_memberships<S: Store>(s: Arc<S>) {
     let t = tenant();
     let (u, other) = (user("leaver"), user("stayer"));
-    s.create(&t, User, u.clone(), &[]).await.unwrap();
-    s.create(&t, User, other.clone(), &[]).await.unwrap();
+    s.create(&t, User, &u.clone(), &[]).await.unwrap();
+    s.create(&t, User, &other.clone(), &[]).await.unwrap();
     let groups: Vec<_> = (0..3).map(|i| group(&format!("g{i}"))).collect();
     for g in &groups {
-        s.create(&t, Group, g.clone(), &[u.id.clone(), other.id.clone()])
+        s.create(&t, Group, &g.clone(), &[u.id.clone(), other.id.clone()])
             .await
             .unwrap();
     }
@@ -472,15 +477,15 @@ pub async fn deleting_a_user_removes_its_memberships<S: Store>(s: Arc<S>) {
 pub async fn deleting_a_group_removes_its_members<S: Store>(s: Arc<S>) {
     let t = tenant();
     let u = user("member of deleted");
-    s.create(&t, User, u.clone(), &[]).await.unwrap();
+    s.create(&t, User, &u.clone(), &[]).await.unwrap();
     let g = group("doomed");
-    s.create(&t, Group, g.clone(), std::slice::from_ref(&u.id))
+    s.create(&t, Group, &g.clone(), std::slice::from_ref(&u.id))
         .await
         .unwrap();
     s.delete(&t, Group, &g.id, None).await.unwrap();
     assert!(s.groups_of(&t, &u.id, 10).await.unwrap().ids.is_empty());
     assert!(s.members(&t, &g.id, 10).await.unwrap().ids.is_empty());
-    s.create(&t, Group, group("DOOMED"), &[]).await.unwrap();
+    s.create(&t, Group, &group("DOOMED"), &[]).await.unwrap();
 }
 
 pub async fn concurrent_creates_of_one_name_let_exactly_one_win<S: Store>(s: Arc<S>) {
@@ -488,7 +493,7 @@ pub async fn concurrent_creates_of_one_name_let_exactly_one_win<S: Store>(s: Arc
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (s, t) = (s.clone(), t.clone());
-            tokio::spawn(async move { s.create(&t, User, user("Racer"), &[]).await })
+            tokio::spawn(async move { s.create(&t, User, &user("Racer"), &[]).await })
         })
         .collect();
     let mut won = 0;
@@ -507,11 +512,11 @@ pub async fn concurrent_creates_of_one_name_let_exactly_one_win<S: Store>(s: Arc
 pub async fn concurrent_member_adds_all_survive<S: Store>(s: Arc<S>) {
     let t = tenant();
     let g = group("crowd");
-    s.create(&t, Group, g.clone(), &[]).await.unwrap();
+    s.create(&t, Group, &g.clone(), &[]).await.unwrap();
     let mut users = Vec::new();
     for i in 0..10 {
         let u = user(&format!("crowd{i}"));
-        s.create(&t, User, u.clone(), &[]).await.unwrap();
+        s.create(&t, User, &u.clone(), &[]).await.unwrap();
         users.push(u.id);
     }
     // Each task behaves like the service: read, write with the read version, retry on conflict.
@@ -528,7 +533,7 @@ pub async fn concurrent_member_adds_all_survive<S: Store>(s: Arc<S>) {
                         .update(
                             &t,
                             Group,
-                            next(&cur, "displayName", json!("crowd")),
+                            &next(&cur, "displayName", json!("crowd")),
                             cur.version,
                             &change,
                         )
@@ -558,8 +563,8 @@ pub async fn tenants_are_isolated<S: Store>(s: Arc<S>) {
     );
     let u = user_with("shared", Some("X"), Some("s@example.com"));
     let g = group("shared");
-    s.create(&a, User, u.clone(), &[]).await.unwrap();
-    s.create(&a, Group, g.clone(), std::slice::from_ref(&u.id))
+    s.create(&a, User, &u.clone(), &[]).await.unwrap();
+    s.create(&a, Group, &g.clone(), std::slice::from_ref(&u.id))
         .await
         .unwrap();
     assert_eq!(s.get(&b, User, &u.id).await.unwrap(), None);
@@ -581,7 +586,7 @@ pub async fn tenants_are_isolated<S: Store>(s: Arc<S>) {
     assert!(s.members(&b, &g.id, 10).await.unwrap().ids.is_empty());
     assert!(s.groups_of(&b, &u.id, 10).await.unwrap().ids.is_empty());
     // The same name is free in the other tenant, and deleting there touches nothing here.
-    s.create(&b, User, user("SHARED"), &[]).await.unwrap();
+    s.create(&b, User, &user("SHARED"), &[]).await.unwrap();
     assert_eq!(
         s.delete(&b, User, &u.id, None).await.unwrap(),
         Deleted::NotFound
@@ -591,7 +596,7 @@ pub async fn tenants_are_isolated<S: Store>(s: Arc<S>) {
         .update(
             &b,
             User,
-            next(&u, "title", json!("x")),
+            &next(&u, "title", json!("x")),
             1,
             &MemberChange::default(),
         )
@@ -625,14 +630,14 @@ pub async fn counts_stay_exact_under_concurrent_creates_and_deletes<S: Store>(s:
     for (i, u) in users.iter().enumerate() {
         let (s1, t1, u) = (Arc::clone(&s), t.clone(), u.clone());
         tasks.push(tokio::spawn(
-            async move { s1.create(&t1, User, u, &[]).await },
+            async move { s1.create(&t1, User, &u, &[]).await },
         ));
         if i % 3 == 0 {
             let (s2, t2) = (Arc::clone(&s), t.clone());
             let dup = user(&format!("COUNT{i}"));
-            tasks.push(tokio::spawn(
-                async move { s2.create(&t2, User, dup, &[]).await },
-            ));
+            tasks.push(tokio::spawn(async move {
+                s2.create(&t2, User, &dup, &[]).await
+            }));
         }
     }
     let mut refused = 0;
@@ -690,7 +695,7 @@ pub async fn index_pages_resume_in_id_order_across_writes<S: Store>(s: Arc<S>) {
     for i in 0..25 {
         let u = user(&format!("idx{i}"));
         all.push(u.id.clone());
-        s.create(&t, User, u, &[]).await.unwrap();
+        s.create(&t, User, &u, &[]).await.unwrap();
     }
     all.sort();
     let pages = |s: Arc<S>, t: TenantId| async move {
@@ -712,7 +717,7 @@ pub async fn index_pages_resume_in_id_order_across_writes<S: Store>(s: Arc<S>) {
     assert_eq!(ids(&p), all[14..18].to_vec());
     // After this store's own create and delete, pages reflect the new order exactly.
     let extra = user("idx-extra");
-    s.create(&t, User, extra.clone(), &[]).await.unwrap();
+    s.create(&t, User, &extra.clone(), &[]).await.unwrap();
     s.delete(&t, User, &all[3], None).await.unwrap();
     all.remove(3);
     all.push(extra.id);
@@ -726,7 +731,7 @@ pub async fn cursor_pages_visit_every_resource_once<S: Store>(s: Arc<S>) {
     for i in 0..250 {
         let u = user(&format!("cur{i:03}"));
         all.push(u.id.clone());
-        s.create(&t, User, u, &[]).await.unwrap();
+        s.create(&t, User, &u, &[]).await.unwrap();
     }
     all.sort();
     let mut seen = Vec::new();
@@ -804,14 +809,14 @@ pub async fn tenant_boundary_holds_for_filters_counts_and_members<S: Store>(s: A
     // GIVEN two users and a group in tenant a, and one user in tenant b
     let ua = [user("ann"), user("amos")];
     for u in &ua {
-        s.create(&a, User, u.clone(), &[]).await.unwrap();
+        s.create(&a, User, &u.clone(), &[]).await.unwrap();
     }
     let ga = group("team");
-    s.create(&a, Group, ga.clone(), &[ua[0].id.clone()])
+    s.create(&a, Group, &ga.clone(), &[ua[0].id.clone()])
         .await
         .unwrap();
     let ub = user("bob");
-    s.create(&b, User, ub.clone(), &[]).await.unwrap();
+    s.create(&b, User, &ub.clone(), &[]).await.unwrap();
 
     // THEN counts, filtered and sorted listings and pages see only their own tenant.
     let mut q = page(Lookup::All, 1, 0);
@@ -837,16 +842,16 @@ pub async fn tenant_boundary_holds_for_filters_counts_and_members<S: Store>(s: A
     // AND a member reference to another tenant's user is a missing member, on create and update.
     let gb = group("crew");
     let err = s
-        .create(&b, Group, gb.clone(), &[ua[1].id.clone()])
+        .create(&b, Group, &gb.clone(), &[ua[1].id.clone()])
         .await
         .unwrap_err();
     assert!(matches!(&err, StoreError::MissingMember { .. }), "{err:?}");
-    s.create(&b, Group, gb.clone(), &[]).await.unwrap();
+    s.create(&b, Group, &gb.clone(), &[]).await.unwrap();
     let err = s
         .update(
             &b,
             Group,
-            next(&gb, "displayName", json!("crew")),
+            &next(&gb, "displayName", json!("crew")),
             1,
             &add(&[&ua[1].id]),
         )
@@ -856,12 +861,12 @@ pub async fn tenant_boundary_holds_for_filters_counts_and_members<S: Store>(s: A
     assert!(s.members(&b, &gb.id, 10).await.unwrap().ids.is_empty());
 
     // AND uniqueness is per tenant in both directions, renames included.
-    s.create(&b, Group, group("TEAM"), &[]).await.unwrap();
+    s.create(&b, Group, &group("TEAM"), &[]).await.unwrap();
     let renamed = next(&ub, "userName", json!("ANN"));
-    s.update(&b, User, renamed, 1, &MemberChange::default())
+    s.update(&b, User, &renamed, 1, &MemberChange::default())
         .await
         .unwrap();
-    let err = s.create(&b, User, user("ann"), &[]).await.unwrap_err();
+    let err = s.create(&b, User, &user("ann"), &[]).await.unwrap_err();
     assert!(matches!(err, StoreError::Uniqueness { .. }), "{err:?}");
     let found = s
         .query(&a, User, &query(Lookup::Unique("ann".into())))

@@ -90,7 +90,7 @@ pub fn user_with(user_name: &str, external_id: Option<&str>, work_email: Option<
         keys: IndexKeys {
             unique: Some(fold_case(user_name)),
             external_id: external_id.map(str::to_string),
-            work_email: work_email.map(fold_case),
+            work_emails: work_email.map(fold_case).into_iter().collect(),
         },
     }
 }
@@ -109,7 +109,7 @@ pub fn group(display_name: &str) -> Record {
         keys: IndexKeys {
             unique: Some(fold_case(display_name)),
             external_id: None,
-            work_email: None,
+            work_emails: Vec::new(),
         },
     }
 }

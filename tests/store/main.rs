@@ -13,6 +13,8 @@ mod behaviour;
 mod cost;
 mod errors;
 mod helpers;
+mod pending;
+mod reliability;
 
 /// Generates one `#[tokio::test]` per behaviour test for a store made by `$make`
 /// (an `async fn() -> Option<S>`; `None` skips).
@@ -57,6 +59,14 @@ macro_rules! all_behaviour {
                 counts_stay_exact_under_concurrent_creates_and_deletes,
                 index_pages_resume_in_id_order_across_writes,
                 cursor_pages_visit_every_resource_once,
+                a_refused_member_change_changes_nothing_at_any_size,
+                a_large_member_change_is_all_or_nothing_to_readers,
+                concurrent_replaces_end_in_one_of_the_lists,
+                a_delete_racing_member_changes_leaves_no_membership,
+                thirty_concurrent_member_changes_all_succeed,
+                values_past_the_limits_are_refused_before_any_write,
+                every_work_email_finds_its_user,
+                a_costly_filter_is_refused_not_run,
             ]
         );
     };

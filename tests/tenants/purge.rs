@@ -113,7 +113,7 @@ async fn the_scheduled_purge_waits_for_the_cache_bound_and_resumes_within_its_bu
             },
         };
         store
-            .create(&id, ResourceKind::User, record, &[])
+            .create(&id, ResourceKind::User, &record, &[])
             .await
             .unwrap();
     }

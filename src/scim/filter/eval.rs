@@ -4,7 +4,12 @@
 //! [`fold_case`], `dateTime` values compare as instants, numbers as numbers. A complex
 //! multi-valued attribute compared without a sub-attribute compares its `value`s, and a
 //! multi-valued attribute matches when any value does (RFC 7644 §3.4.2.2).
+//!
+//! Evaluation is bounded: every comparison charges the bytes it looks at to a [`Work`]
+//! allowance, so a long filter of `co` terms over large attributes cannot keep a request (or
+//! a store) busy for seconds; the caller turns an exhausted allowance into 400 `tooMany`.
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 
 use serde_json::Value;
@@ -15,16 +20,80 @@ use super::{CompValue, CompareOp, Filter};
 use crate::scim::path::AttrPath;
 use crate::scim::schema::{AttrType, Attribute, ResourceKind, container_of, fold_case, get_ci};
 
-/// Whether `resource` (a full resource document) matches `filter`.
+/// Most bytes of values the filters of one query may compare: about a tenth of a second of
+/// folding and searching. Entra's and Okta's lookups use a few hundred bytes per resource.
+pub const MAX_FILTER_WORK_BYTES: usize = 32 * 1024 * 1024;
+
+/// The comparison allowance of one query: each comparison charges the bytes of both sides
+/// (and one byte for a comparison of anything else). Once spent, comparisons stop doing work
+/// and [`Work::exhausted`] says so; the result of that evaluation must not be used.
+#[derive(Debug)]
+pub struct Work {
+    left: Cell<usize>,
+    exhausted: Cell<bool>,
+}
+
+impl Work {
+    /// An allowance of `bytes`.
+    pub fn new(bytes: usize) -> Self {
+        Work {
+            left: Cell::new(bytes),
+            exhausted: Cell::new(false),
+        }
+    }
+
+    /// The allowance of one query, [`MAX_FILTER_WORK_BYTES`].
+    pub fn per_query() -> Self {
+        Work::new(MAX_FILTER_WORK_BYTES)
+    }
+
+    /// Whether the allowance ran out (some evaluation was cut short).
+    pub fn exhausted(&self) -> bool {
+        self.exhausted.get()
+    }
+
+    /// Takes `n` bytes; false (and exhausted from then on) when fewer are left.
+    fn charge(&self, n: usize) -> bool {
+        if self.exhausted.get() {
+            return false;
+        }
+        match self.left.get().checked_sub(n) {
+            Some(left) => {
+                self.left.set(left);
+                true
+            }
+            None => {
+                self.exhausted.set(true);
+                false
+            }
+        }
+    }
+}
+
+/// Whether `resource` (a full resource document) matches `filter`, without a work bound (for
+/// tests and single documents; stores use [`matches_within`]).
 pub fn matches(filter: &Filter, kind: ResourceKind, resource: &Value) -> bool {
-    eval(filter, Scope::Resource(kind), resource)
+    matches_within(filter, kind, resource, &Work::new(usize::MAX))
+}
+
+/// Whether `resource` matches `filter`, charging the comparisons to `work`. When
+/// `work.exhausted()` afterwards, the answer is meaningless and the query must be refused.
+pub fn matches_within(filter: &Filter, kind: ResourceKind, resource: &Value, work: &Work) -> bool {
+    eval(filter, Scope::Resource(kind), resource, work)
 }
 
 /// Whether one element of the complex attribute `parent` (an item of `emails`, or the value of a
 /// single-valued complex attribute such as `manager`) matches a value filter whose paths name
 /// `parent`'s sub-attributes, as in the PATCH path `emails[type eq "work"]` (RFC 7644 §3.5.2).
+/// A PATCH path filter runs on the elements of one attribute of one resource, bounded by the
+/// body size, so it needs no allowance.
 pub fn matches_element(filter: &Filter, parent: &'static Attribute, element: &Value) -> bool {
-    eval(filter, Scope::Element(Some(parent)), element)
+    eval(
+        filter,
+        Scope::Element(Some(parent)),
+        element,
+        &Work::new(usize::MAX),
+    )
 }
 
 /// What the paths of a (sub-)filter are relative to.
@@ -35,11 +104,11 @@ enum Scope {
     Element(Option<&'static Attribute>),
 }
 
-fn eval(filter: &Filter, scope: Scope, node: &Value) -> bool {
+fn eval(filter: &Filter, scope: Scope, node: &Value, work: &Work) -> bool {
     match filter {
-        Filter::And(a, b) => eval(a, scope, node) && eval(b, scope, node),
-        Filter::Or(a, b) => eval(a, scope, node) || eval(b, scope, node),
-        Filter::Not(f) => !eval(f, scope, node),
+        Filter::And(a, b) => eval(a, scope, node, work) && eval(b, scope, node, work),
+        Filter::Or(a, b) => eval(a, scope, node, work) || eval(b, scope, node, work),
+        Filter::Not(f) => !eval(f, scope, node, work),
         Filter::Present(path) => {
             let (values, _) = lookup(path, scope, node);
             values.iter().any(|v| is_present(v))
@@ -54,24 +123,36 @@ fn eval(filter: &Filter, scope: Scope, node: &Value) -> bool {
                 }
                 other => other,
             };
+            let compare = |v: &Value, op: CompareOp| {
+                work.charge(cost(v, comp)) && compare_json(v, op, comp, def)
+            };
             match (op, comp) {
                 (CompareOp::Eq, CompValue::Null) => leaves.iter().all(|v| v.is_null()),
                 (CompareOp::Ne, CompValue::Null) => leaves.iter().any(|v| !v.is_null()),
-                (CompareOp::Ne, _) => !leaves
-                    .iter()
-                    .any(|v| compare_json(v, CompareOp::Eq, comp, def)),
-                _ => leaves.iter().any(|v| compare_json(v, *op, comp, def)),
+                (CompareOp::Ne, _) => !leaves.iter().any(|v| compare(v, CompareOp::Eq)),
+                _ => leaves.iter().any(|v| compare(v, *op)),
             }
         }
         Filter::ValuePath(path, inner) => {
             let (values, def) = lookup(path, scope, node);
             let element_scope = Scope::Element(def);
             values.iter().any(|v| match v {
-                Value::Array(items) => items.iter().any(|item| eval(inner, element_scope, item)),
-                Value::Object(_) => eval(inner, element_scope, v),
+                Value::Array(items) => items
+                    .iter()
+                    .any(|item| eval(inner, element_scope, item, work)),
+                Value::Object(_) => eval(inner, element_scope, v, work),
                 _ => false,
             })
         }
+    }
+}
+
+/// What comparing `v` with `comp` costs: the bytes of both sides when both are text (folding
+/// and searching walk them), one byte otherwise.
+fn cost(v: &Value, comp: &CompValue) -> usize {
+    match (v, comp) {
+        (Value::String(s), CompValue::Str(c)) => s.len().saturating_add(c.len()).max(1),
+        _ => 1,
     }
 }
 

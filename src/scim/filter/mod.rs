@@ -9,7 +9,9 @@
 mod eval;
 pub(crate) mod grammar;
 
-pub use eval::{compare_json, matches, matches_element};
+pub use eval::{
+    MAX_FILTER_WORK_BYTES, Work, compare_json, matches, matches_element, matches_within,
+};
 
 use std::fmt;
 

@@ -17,7 +17,14 @@ static GROUP_ATTRIBUTES: &[Attribute] = &[
     Attribute::string("displayName", "A human-readable name for the Group.")
         .required()
         .uniqueness(Uniqueness::Server),
-    Attribute::complex("members", MEMBER_SUBS, "A list of members of the Group.").multi(),
+    Attribute::complex(
+        "members",
+        MEMBER_SUBS,
+        "A list of members of the Group. One request (POST, PUT or PATCH) may add and remove at \
+         most 1000 members together (scim::discovery::MAX_MEMBERS_PER_REQUEST); a larger change \
+         is refused whole with 400 invalidValue.",
+    )
+    .multi(),
 ];
 
 static MEMBER_SUBS: &[Attribute] = &[

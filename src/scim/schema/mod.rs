@@ -346,9 +346,6 @@ pub static CUSTOM_EXTENSION_ATTRIBUTE: Attribute = Attribute::string(
     "An attribute of a client-defined extension schema.",
 );
 
-/// Case-folds a value for comparisons and keys of `caseExact: false` attributes.
-///
-/// One rule used by the filter, the unique guards and the indexes, so they cannot drift apart.
-pub fn fold_case(value: &str) -> String {
-    value.to_lowercase()
-}
+/// Case-folds a value for comparisons and keys of `caseExact: false` attributes: the one rule
+/// of [`crate::scim::fold`], re-exported where the schema's other rules live.
+pub use crate::scim::fold::fold_case;

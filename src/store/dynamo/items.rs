@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::keys;
 use crate::scim::schema::ResourceKind;
-use crate::store::{IndexKeys, Record, StoreError, TenantId};
+use crate::store::{IndexKeys, Record, StoreError, TenantId, limits, stamp_meta};
 
 /// An item as the SDK hands it over.
 pub type Item = HashMap<String, AttributeValue>;
@@ -138,14 +138,19 @@ pub fn member_key(tenant: &TenantId, group_id: &str, user_id: &str) -> Item {
 /// The full resource item for `record`, with its index attributes: present only when the
 /// record has the value, which keeps GSI2 and GSI3 sparse.
 ///
+/// The documented limits are checked here, on the serialised document, so no write of an
+/// oversized item is ever sent.
+///
 /// # Errors
-/// `Internal` if the document cannot be serialised (it always can: it is a `Value`).
+/// `TooLarge` past a limit; `Internal` if the document cannot be serialised (it always can:
+/// it is a `Value`).
 pub fn resource_item(
     tenant: &TenantId,
     kind: ResourceKind,
     record: &Record,
 ) -> Result<Item, StoreError> {
     let doc = serde_json::to_string(&record.doc).map_err(ItemError::Json)?;
+    limits::check_record(kind, record, doc.len())?;
     let mut item = resource_key(tenant, kind, &record.id);
     item.insert(keys::ID.into(), s(&record.id));
     item.insert(keys::VERSION.into(), n(record.version));
@@ -162,11 +167,35 @@ pub fn resource_item(
             s(keys::external_id_pk(tenant, kind, e)),
         );
     }
-    if let (ResourceKind::User, Some(e)) = (kind, &record.keys.work_email) {
+    if let (ResourceKind::User, Some(e)) = (kind, record.keys.work_emails.first()) {
         item.insert(keys::WORK_EMAIL.into(), s(e));
         item.insert(keys::GSI3PK.into(), s(keys::work_email_pk(tenant, e)));
+        item.insert(
+            keys::WORK_EMAILS.into(),
+            s(emails_json(&record.keys.work_emails)),
+        );
     }
     Ok(item)
+}
+
+/// The `emails` attribute value: the folded work emails as a JSON array.
+pub fn emails_json(emails: &[String]) -> String {
+    serde_json::to_string(emails).unwrap_or_default()
+}
+
+/// The key of the lookup item of one of a user's later work emails.
+pub fn email_key(tenant: &TenantId, folded: &str, user_id: &str) -> Item {
+    key(keys::work_email_pk(tenant, folded), keys::email_sk(user_id))
+}
+
+/// The lookup item of one of a user's second and later work emails: in GSI3 under the email,
+/// sorted by the user id like the user items there, with the id to read the user by.
+pub fn email_item(tenant: &TenantId, folded: &str, user_id: &str) -> Item {
+    let mut item = email_key(tenant, folded, user_id);
+    item.insert(keys::ID.into(), s(user_id));
+    item.insert(keys::GSI3PK.into(), s(keys::work_email_pk(tenant, folded)));
+    item.insert(keys::GSI1SK.into(), s(user_id));
+    item
 }
 
 /// The guard item claiming `folded` for `owner_id`.
@@ -191,15 +220,26 @@ impl TryFrom<&Item> for Record {
     type Error = ItemError;
 
     fn try_from(item: &Item) -> Result<Self, ItemError> {
-        let doc = serde_json::from_str(item.string(keys::DOC)?).map_err(ItemError::Json)?;
+        let mut doc = serde_json::from_str(item.string(keys::DOC)?).map_err(ItemError::Json)?;
+        let version = item.number_u64(keys::VERSION)?;
+        // A member-only change bumped the version without rewriting the document.
+        if let Some(modified) = item.opt_string(keys::MODIFIED)? {
+            stamp_meta(&mut doc, version, modified);
+        }
+        let work_emails = match item.opt_string(keys::WORK_EMAILS)? {
+            Some(json) => {
+                serde_json::from_str(json).map_err(|_| ItemError::Malformed(keys::WORK_EMAILS))?
+            }
+            None => Vec::new(),
+        };
         Ok(Record {
             id: item.string(keys::ID)?.to_string(),
-            version: item.number_u64(keys::VERSION)?,
+            version,
             doc,
             keys: IndexKeys {
                 unique: item.opt_string(keys::UNIQUE)?.map(str::to_string),
                 external_id: item.opt_string(keys::EXTERNAL_ID)?.map(str::to_string),
-                work_email: item.opt_string(keys::WORK_EMAIL)?.map(str::to_string),
+                work_emails,
             },
         })
     }
@@ -218,7 +258,7 @@ mod tests {
             keys: IndexKeys {
                 unique: Some("bob".into()),
                 external_id: Some("E1".into()),
-                work_email: None,
+                work_emails: Vec::new(),
             },
         }
     }

@@ -48,8 +48,24 @@ pub const DOC: &str = "doc";
 pub const UNIQUE: &str = "ukey";
 /// The externalId as sent.
 pub const EXTERNAL_ID: &str = "extid";
-/// The folded work email.
+/// The first folded work email (the one GSI3 indexes on the user item itself).
 pub const WORK_EMAIL: &str = "email";
+/// Every folded work email, as a JSON array of strings (sorted): what an update compares to
+/// tell whether the email lookup items must change.
+pub const WORK_EMAILS: &str = "emails";
+/// A random id of the write that put the item, unique per store call: a write that is sent
+/// again after its answer was lost finds its own id and knows it landed (a version or a
+/// document can be equal to another writer's).
+pub const WRITE_ID: &str = "wid";
+/// `meta.lastModified` of a member-only change, which bumps `version` without rewriting
+/// `doc`: a read stamps both into the document.
+pub const MODIFIED: &str = "modified";
+/// The member delta of the last change of a group, a map `{req, add, remove, clear}`: what a
+/// stream handler reads off the new image.
+pub const CHANGE: &str = "change";
+/// Present (the request id) while a member change too large for one transaction is being
+/// applied; see `docs/dynamodb.md`, "Member changes".
+pub const PENDING: &str = "pending";
 
 /// The counter shard's signed number; the shards of a kind sum to the number of resources.
 pub const COUNT: &str = "n";
@@ -57,6 +73,13 @@ pub const COUNT: &str = "n";
 /// concurrent writers rarely touch the same item (two transactions on one item conflict);
 /// reading sums them all with one `Query` of a partition that stays under 1 KB.
 pub const COUNTER_SHARDS: u32 = 16;
+
+/// Sort key of the lookup item of a user's second and later work emails: `USER#<id>`; the
+/// item lives in partition `T#t#EMAIL#<folded>` and carries gsi3pk so GSI3 lists it next to
+/// the users whose first work email it is.
+pub fn email_sk(user_id: &str) -> String {
+    format!("USER#{user_id}")
+}
 
 /// Sort-key prefix of membership items inside a group's partition.
 pub const MEMBER_PREFIX: &str = "MEMBER#";

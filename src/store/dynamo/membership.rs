@@ -1,134 +1,252 @@
-//! Member items: planning a [`MemberChange`] into transaction actions without reading the
-//! member list (except for `clear`), chunking them to the transaction limit, cascading deletes,
-//! and the capped member and group listings.
+//! Member items and how a member change becomes writes that every reader sees all at once.
+//!
+//! A change that fits one transaction (with the group item's own write, a `ConditionCheck`
+//! per added user and a put or delete per member) is one `TransactWriteItems`. A larger one,
+//! up to the documented per-request limit, is committed by one write of the group item that
+//! records the delta under `pending`; the member items are then written in chunks, each
+//! conditional on that `pending` still being there, and `pending` is removed at the end.
+//! While `pending` is set, readers of the member list apply the recorded delta to what they
+//! read, and writers of the group first finish the pending change (any of them can: every
+//! chunk is idempotent and stops once `pending` is gone), so the change is atomic as readers
+//! see it and serialised with every other write of the group. `docs/dynamodb.md` ("Member
+//! changes") has the whole protocol and what a stream handler can rely on.
 
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{DeleteRequest, TransactWriteItem, WriteRequest};
 
-use super::items::{ItemExt, member_item, member_key, resource_key};
+use super::actions::{Cond, check, delete, put};
+use super::items::{Item, ItemExt, member_item, member_key, resource_key};
+use super::pending::{Delta, GroupState, bump, group_write_cond};
 use super::query::KeyQuery;
-use super::write::{Cond, check, delete, put};
-use super::{DynamoStore, MAX_TRANSACTION_ACTIONS, backoff, build_error, keys, translate};
+use super::{DynamoStore, MAX_TRANSACTION_ACTIONS, TxError, backoff, build_error, keys, translate};
 use crate::scim::schema::ResourceKind;
-use crate::store::{Call, MemberChange, Members, StoreError, StoreResult, TenantId};
+use crate::store::limits;
+use crate::store::{
+    Broken, Call, MemberChange, Members, Record, StoreError, StoreResult, TenantId,
+};
 
 /// Most items one `BatchWriteItem` accepts.
 const BATCH_WRITE_MAX: usize = 25;
 /// Rounds of re-sending the unprocessed part of a batch before reporting throttling.
-const BATCH_ATTEMPTS: u32 = 8;
-
-/// Member ids to put and to delete, each sorted and without duplicates.
-#[derive(Debug, Default)]
-pub(super) struct Planned {
-    adds: Vec<String>,
-    deletes: Vec<String>,
-}
-
-impl Planned {
-    /// Only additions (a group created with members).
-    pub(super) fn adds(ids: Vec<String>) -> Self {
-        let adds: BTreeSet<String> = ids.into_iter().collect();
-        Planned {
-            adds: adds.into_iter().collect(),
-            deletes: Vec::new(),
-        }
-    }
-
-    /// Whether there is nothing to write.
-    pub(super) fn is_empty(&self) -> bool {
-        self.adds.is_empty() && self.deletes.is_empty()
-    }
-}
-
-/// One transaction's actions, and for each action the user id whose existence it checks (so a
-/// failed `ConditionCheck` names the missing member).
-pub(super) struct Chunk {
-    pub(super) actions: Vec<TransactWriteItem>,
-    pub(super) checked: Vec<Option<String>>,
-}
+pub(super) const BATCH_ATTEMPTS: u32 = 8;
+/// Rounds of "write; on a failed condition read, finish a pending change or re-plan" of one
+/// member change before it reports `Contention`. Member-only changes do not depend on the
+/// version, so only a `clear` (which must see the members it removes) or a pending change
+/// makes a round fail; a handful always suffices unless writers keep replacing the group.
+const MEMBER_ROUNDS: usize = 8;
+/// Snapshot reads of a member list (group, members, group again) before giving up.
+const SNAPSHOT_ROUNDS: usize = 5;
 
 impl DynamoStore {
-    /// Turns a member change into puts and deletes. `clear` reads the current member ids (the
-    /// only case that must); ids both removed and added end up members, as if the removals ran
-    /// first, and an id cleared and added again is simply kept (one item cannot be deleted and
-    /// put in the same transaction).
-    pub(super) async fn plan_members(
+    /// Member puts (each with a `ConditionCheck` that the user exists) and deletes of `delta`,
+    /// for one transaction; for each action the user id whose existence it checks, so a failed
+    /// check names the missing member. `current` are the members a `clear` deletes.
+    pub(super) fn member_actions(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        delta: &Delta,
+        current: &[String],
+    ) -> StoreResult<Vec<(TransactWriteItem, Option<String>)>> {
+        let mut out = Vec::new();
+        for uid in &delta.add {
+            let user = resource_key(tenant, ResourceKind::User, uid);
+            out.push((
+                check(&self.table, user, Cond::present())?,
+                Some(uid.clone()),
+            ));
+            out.push((
+                put(&self.table, member_item(tenant, group_id, uid), None)?,
+                None,
+            ));
+        }
+        let cleared = current
+            .iter()
+            .filter(|i| delta.clear && delta.add.binary_search(i).is_err());
+        for uid in delta.remove.iter().chain(cleared) {
+            let key = member_key(tenant, group_id, uid);
+            out.push((delete(&self.table, key, None)?, None));
+        }
+        Ok(out)
+    }
+
+    /// Plans `delta` into one transaction with `head` (the group's own actions): `Some` with
+    /// the version the plan read (a `clear` depends on it) and the actions, or `None` when the
+    /// change needs more than one transaction.
+    pub(super) async fn plan_small(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        delta: &Delta,
+        head: usize,
+    ) -> StoreResult<Option<(Option<u64>, Vec<(TransactWriteItem, Option<String>)>)>> {
+        let room = MAX_TRANSACTION_ACTIONS.saturating_sub(head);
+        if delta.clear {
+            let Some((state, ids, more)) = self.snapshot(tenant, group_id, room + 1).await? else {
+                return Err(StoreError::NotFound);
+            };
+            if more || state.pending.is_some() || delta.actions(Some(&ids), room).is_none() {
+                return Ok(None);
+            }
+            let actions = self.member_actions(tenant, group_id, delta, &ids)?;
+            return Ok(Some((Some(state.version), actions)));
+        }
+        if delta.actions(None, room).is_none() {
+            return Ok(None);
+        }
+        Ok(Some((
+            None,
+            self.member_actions(tenant, group_id, delta, &[])?,
+        )))
+    }
+
+    /// See [`crate::store::Store::update_members`].
+    pub(super) async fn change_members(
         &self,
         tenant: &TenantId,
         group_id: &str,
         change: &MemberChange,
-    ) -> StoreResult<Planned> {
-        let adds: BTreeSet<String> = change.add.iter().cloned().collect();
-        let mut deletes: BTreeSet<String> = change.remove.iter().cloned().collect();
-        if change.clear {
-            let (current, _) = self
-                .query_items(KeyQuery::members(tenant, group_id, usize::MAX))
-                .await?;
-            for item in &current {
-                if let Some(uid) = item.string(keys::SK)?.strip_prefix(keys::MEMBER_PREFIX) {
-                    deletes.insert(uid.to_string());
+        expected: Option<u64>,
+        modified: &str,
+    ) -> StoreResult<Record> {
+        limits::check_members(change.add.len(), change)?;
+        let delta = Delta::of(change);
+        for _ in 0..MEMBER_ROUNDS {
+            let planned = self.plan_small(tenant, group_id, &delta, 1).await?;
+            let read_version = planned.as_ref().and_then(|(v, _)| *v);
+            let cond = group_write_cond(expected.or(read_version));
+            let result = match planned {
+                Some((_, members)) => {
+                    let bump = bump(&self.table, tenant, group_id, &delta, modified, cond, false)?;
+                    self.commit_small(bump, members).await
                 }
+                None => {
+                    self.check_users_exist(tenant, &delta.add).await?;
+                    match self
+                        .bump_pending(tenant, group_id, &delta, modified, cond)
+                        .await?
+                    {
+                        Some(record) => {
+                            self.apply_pending(tenant, group_id, &delta).await?;
+                            return Ok(record);
+                        }
+                        None => Err(TxError::Conditions(vec![0])),
+                    }
+                }
+            };
+            match result {
+                Ok(()) => {
+                    return self
+                        .get_record(tenant, ResourceKind::Group, group_id)
+                        .await?
+                        .ok_or(StoreError::NotFound);
+                }
+                Err(TxError::Store(e)) => return Err(e),
+                Err(TxError::Conditions(failed)) if failed.first() == Some(&0) => {
+                    let Some(state) = self.group_state(tenant, group_id).await? else {
+                        return Err(StoreError::NotFound);
+                    };
+                    if let Some(pending) = state.pending {
+                        self.apply_pending(tenant, group_id, &pending).await?;
+                        if pending.req == delta.req {
+                            // Our own commit, whose answer was lost and which was sent again.
+                            return self
+                                .get_record(tenant, ResourceKind::Group, group_id)
+                                .await?
+                                .ok_or(StoreError::NotFound);
+                        }
+                    } else if expected.is_some_and(|v| v != state.version) {
+                        return Err(StoreError::VersionMismatch {
+                            current: state.version,
+                        });
+                    }
+                    // Otherwise a clear read members that changed since: plan again.
+                }
+                Err(TxError::Conditions(_)) => unreachable_condition()?,
             }
         }
-        Ok(Planned {
-            deletes: deletes.difference(&adds).cloned().collect(),
-            adds: adds.into_iter().collect(),
-        })
+        Err(StoreError::Contention)
     }
 
-    /// Packs `head` and the planned member actions into transactions of at most 100 actions,
-    /// `head` first. An addition is a `ConditionCheck` that the user exists plus the `Put` of
-    /// its member item, and the two always travel in one transaction.
-    pub(super) fn member_chunks(
+    /// Runs the group's write plus its member actions as one transaction; a failed user
+    /// check is `MissingMember`. Index 0 (the group's write) failing is left to the caller.
+    pub(super) async fn commit_small(
+        &self,
+        head: TransactWriteItem,
+        members: Vec<(TransactWriteItem, Option<String>)>,
+    ) -> Result<(), TxError> {
+        let mut actions = vec![head];
+        let mut checked = vec![None];
+        for (a, c) in members {
+            actions.push(a);
+            checked.push(c);
+        }
+        match self.transact(actions).await {
+            Err(TxError::Conditions(failed)) => {
+                let first = failed.first().copied().unwrap_or_default();
+                match checked.get(first).cloned().flatten() {
+                    Some(id) => Err(TxError::Store(StoreError::MissingMember { id })),
+                    None => Err(TxError::Conditions(failed)),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// A consistent view of a group's members: the group item, the member items (up to
+    /// `limit`), and the group item again; when the version moved in between, read again.
+    /// With a change pending, its delta is applied to what was read. `None` if the group does
+    /// not exist. Also says whether there were more than `limit` members.
+    async fn snapshot(
         &self,
         tenant: &TenantId,
         group_id: &str,
-        head: Vec<TransactWriteItem>,
-        planned: &Planned,
-    ) -> StoreResult<Vec<Chunk>> {
-        let mut chunks = Vec::new();
-        let mut current = Chunk {
-            checked: vec![None; head.len()],
-            actions: head,
-        };
-        let mut units: Vec<Vec<(TransactWriteItem, Option<String>)>> = Vec::new();
-        for uid in &planned.adds {
-            let user = resource_key(tenant, ResourceKind::User, uid);
-            units.push(vec![
-                (
-                    check(&self.table, user, Cond::present())?,
-                    Some(uid.clone()),
-                ),
-                (
-                    put(&self.table, member_item(tenant, group_id, uid), None)?,
-                    None,
-                ),
-            ]);
-        }
-        for uid in &planned.deletes {
-            let key = member_key(tenant, group_id, uid);
-            units.push(vec![(delete(&self.table, key, None)?, None)]);
-        }
-        for unit in units {
-            if current.actions.len() + unit.len() > MAX_TRANSACTION_ACTIONS {
-                chunks.push(std::mem::replace(
-                    &mut current,
-                    Chunk {
-                        actions: Vec::new(),
-                        checked: Vec::new(),
-                    },
-                ));
+        limit: usize,
+    ) -> StoreResult<Option<(GroupState, Vec<String>, bool)>> {
+        for _ in 0..SNAPSHOT_ROUNDS {
+            let Some(before) = self.group_state(tenant, group_id).await? else {
+                return Ok(None);
+            };
+            // One more than asked, to tell whether there are more; plus the pending removals,
+            // which may take items out of what was read.
+            let extra = before.pending.as_ref().map_or(0, |d| d.remove.len());
+            let (items, more) = if before.pending.as_ref().is_some_and(|d| d.clear) {
+                (Vec::new(), false)
+            } else {
+                self.query_items(KeyQuery::members(
+                    tenant,
+                    group_id,
+                    limit.saturating_add(1).saturating_add(extra),
+                ))
+                .await?
+            };
+            let Some(after) = self.group_state(tenant, group_id).await? else {
+                return Ok(None);
+            };
+            if after.version != before.version {
+                continue;
             }
-            for (action, checked) in unit {
-                current.actions.push(action);
-                current.checked.push(checked);
+            let mut ids: BTreeSet<String> = member_ids_of(&items)?.into_iter().collect();
+            let mut more = more;
+            if let Some(d) = &before.pending {
+                if d.clear {
+                    ids.clear();
+                    more = false;
+                }
+                for r in &d.remove {
+                    ids.remove(r);
+                }
+                ids.extend(d.add.iter().cloned());
             }
+            let mut ids: Vec<String> = ids.into_iter().collect();
+            if ids.len() > limit {
+                ids.truncate(limit);
+                more = true;
+            }
+            return Ok(Some((before, ids, more)));
         }
-        if !current.actions.is_empty() {
-            chunks.push(current);
-        }
-        Ok(chunks)
+        Err(StoreError::Contention)
     }
 
     /// Deletes the membership items of a deleted resource: for a user, those found through the
@@ -166,7 +284,7 @@ impl DynamoStore {
 
     /// Deletes items by key with `BatchWriteItem`, 25 at a time, re-sending unprocessed items
     /// with backoff.
-    async fn batch_delete(&self, all: Vec<super::items::Item>) -> StoreResult<()> {
+    async fn batch_delete(&self, all: Vec<Item>) -> StoreResult<()> {
         for batch in all.chunks(BATCH_WRITE_MAX) {
             let mut requests = Vec::with_capacity(batch.len());
             for key in batch {
@@ -204,24 +322,21 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// See [`crate::store::Store::members`]: one consistent `Query` of the group's partition.
+    /// See [`crate::store::Store::members`]: a consistent snapshot (group, member items, group),
+    /// with a pending change applied.
     pub(super) async fn member_ids(
         &self,
         tenant: &TenantId,
         group_id: &str,
         limit: usize,
     ) -> StoreResult<Members> {
-        let cap = limit.saturating_add(1);
-        let (items, _) = self
-            .query_items(KeyQuery::members(tenant, group_id, cap))
-            .await?;
-        let mut ids = Vec::with_capacity(items.len());
-        for item in &items {
-            if let Some(uid) = item.string(keys::SK)?.strip_prefix(keys::MEMBER_PREFIX) {
-                ids.push(uid.to_string());
-            }
-        }
-        Ok(capped(ids, limit))
+        Ok(match self.snapshot(tenant, group_id, limit).await? {
+            Some((_, ids, truncated)) => Members { ids, truncated },
+            None => Members {
+                ids: Vec::new(),
+                truncated: false,
+            },
+        })
     }
 
     /// See [`crate::store::Store::groups_of`]: one `Query` of the reverse index.
@@ -241,6 +356,22 @@ impl DynamoStore {
         }
         Ok(capped(ids, limit))
     }
+}
+
+/// The user ids of member items.
+pub(super) fn member_ids_of(items: &[Item]) -> StoreResult<Vec<String>> {
+    let mut ids = Vec::with_capacity(items.len());
+    for item in items {
+        if let Some(uid) = item.string(keys::SK)?.strip_prefix(keys::MEMBER_PREFIX) {
+            ids.push(uid.to_string());
+        }
+    }
+    Ok(ids)
+}
+
+/// A condition failed on an action that has none to fail: a bug.
+fn unreachable_condition<T>() -> StoreResult<T> {
+    Err(Broken::UnexpectedCondition("member").into())
 }
 
 /// The first `limit` ids, and whether there were more.

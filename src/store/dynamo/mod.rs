@@ -5,13 +5,17 @@
 //! translation of SDK errors into [`StoreError`] (nowhere else looks at SDK errors) and the
 //! transaction runner that retries `TransactionConflict` cancellations.
 //!
-//! Split by concern: [`items`] maps records to items, `write` creates, updates and deletes,
-//! `membership` handles member items, `query` answers lookups, `table` creates the table.
+//! Split by concern: [`items`] maps records to items, `actions` builds conditions and
+//! transaction actions, `write` creates, updates and deletes, `membership` plans member changes
+//! and reads member lists, `pending` holds the protocol of member changes larger than one
+//! transaction, `query` answers lookups, `table` creates the table.
 
+mod actions;
 mod feed;
 pub mod items;
 pub mod keys;
 mod membership;
+mod pending;
 mod query;
 mod registry;
 pub mod stream;
@@ -29,6 +33,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::scim::schema::ResourceKind;
 use crate::store::checkpoints::Checkpoints;
+use crate::store::limits;
 use crate::store::{
     Call, Calls, Deleted, MemberChange, Members, Page, Query, Record, Store, StoreError,
     StoreResult, TenantId,
@@ -43,8 +48,10 @@ pub const SCAN_BUDGET: usize = 10_000;
 const MAX_TRANSACTION_ACTIONS: usize = 100;
 
 /// Attempts of one transaction that is cancelled by `TransactionConflict` (another transaction
-/// touching the same items), which the SDK does not retry by itself.
-const CONFLICT_ATTEMPTS: u32 = 5;
+/// touching the same items), which the SDK does not retry by itself. Member changes of one
+/// group all touch the group item, so concurrent ones conflict on real DynamoDB; with the
+/// jittered backoff the last attempt starts about 2.5 s after the first.
+const CONFLICT_ATTEMPTS: u32 = 8;
 
 /// Connect timeout: a connection that takes longer is a network problem, not a slow table.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -99,6 +106,10 @@ impl DynamoStore {
     /// # Errors
     /// `TxError::Conditions` with the indexes of the actions whose condition failed; otherwise
     /// the translated SDK error.
+    ///
+    /// Each attempt carries a fresh `ClientRequestToken`: when the SDK re-sends an attempt
+    /// whose answer was lost (a timeout after DynamoDB committed), DynamoDB recognises the
+    /// token and answers success instead of evaluating the conditions against its own write.
     async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<(), TxError> {
         let mut attempt = 0;
         loop {
@@ -107,6 +118,7 @@ impl DynamoStore {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(actions.clone()))
+                .client_request_token(uuid::Uuid::new_v4().to_string())
                 .send()
                 .await;
             let err = match result {
@@ -134,9 +146,13 @@ impl DynamoStore {
             if has("ThrottlingError") {
                 return Err(TxError::Store(throttled(err)));
             }
-            attempt += 1;
-            if !has("TransactionConflict") || attempt >= CONFLICT_ATTEMPTS {
+            if !has("TransactionConflict") {
                 return Err(TxError::Store(translate(err)));
+            }
+            attempt += 1;
+            if attempt >= CONFLICT_ATTEMPTS {
+                tracing::warn!("transaction still conflicting after {attempt} attempts");
+                return Err(TxError::Store(StoreError::Contention));
             }
             backoff(attempt).await;
         }
@@ -228,10 +244,13 @@ impl Store for DynamoStore {
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
-        record: Record,
+        record: &Record,
         members: &[String],
     ) -> StoreResult<()> {
-        let created = self.create_resource(tenant, kind, &record, members).await;
+        if kind == ResourceKind::Group {
+            limits::check_members(members.len(), &MemberChange::default())?;
+        }
+        let created = self.create_resource(tenant, kind, record, members).await;
         // Forgotten on any outcome: a failed transaction may still have committed (timeout).
         self.checkpoints.forget(tenant, kind);
         created
@@ -250,11 +269,26 @@ impl Store for DynamoStore {
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
-        record: Record,
+        record: &Record,
         expected_version: u64,
         members: &MemberChange,
     ) -> StoreResult<()> {
-        self.update_resource(tenant, kind, &record, expected_version, members)
+        if kind == ResourceKind::Group {
+            limits::check_members(members.add.len(), members)?;
+        }
+        self.update_resource(tenant, kind, record, expected_version, members)
+            .await
+    }
+
+    async fn update_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        members: &MemberChange,
+        expected_version: Option<u64>,
+        modified: &str,
+    ) -> StoreResult<Record> {
+        self.change_members(tenant, group_id, members, expected_version, modified)
             .await
     }
 

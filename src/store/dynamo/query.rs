@@ -12,6 +12,7 @@ use super::{DynamoStore, SCAN_BUDGET, backoff, build_error, keys, translate};
 use crate::scim::filter;
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
+use crate::store::limits::{self, Budget};
 use crate::store::{
     Call, Lookup, Page, PageRequest, Query, Record, StoreError, StoreResult, TenantId, page_of,
 };
@@ -216,9 +217,23 @@ impl DynamoStore {
                     .await
             }
             page => {
-                let mut records = self.candidates(tenant, kind, &q.lookup).await?;
+                let mut records = if limits::lookup_fits(&q.lookup) {
+                    self.candidates(tenant, kind, &q.lookup).await?
+                } else {
+                    // Longer than any stored key: nothing can match, and DynamoDB would
+                    // refuse the key (a 5xx) rather than answer.
+                    Vec::new()
+                };
                 if let Some(f) = &q.filter {
-                    records.retain(|r| filter::matches(f, kind, &r.doc));
+                    let work = filter::Work::per_query();
+                    records.retain(|r| filter::matches_within(f, kind, &r.doc, &work));
+                    if work.exhausted() {
+                        return Err(StoreError::TooMany {
+                            budget: Budget::Filter {
+                                bytes: filter::MAX_FILTER_WORK_BYTES,
+                            },
+                        });
+                    }
                 }
                 if let Some(sort) = &q.sort {
                     // Candidates arrive in id order and the sort is stable: ties stay in id
@@ -390,10 +405,23 @@ impl DynamoStore {
         let (items, more) = self.query_items(query).await?;
         self.calls.record_items(items.len());
         over_budget(more)?;
-        Ok(items
-            .iter()
+        // GSI3 also lists the lookup items of users' second and later work emails, which
+        // carry only the user's id: those users are read by key.
+        let (resources, pointers): (Vec<&Item>, Vec<&Item>) =
+            items.iter().partition(|item| item.contains_key(keys::DOC));
+        let mut records: Vec<Record> = resources
+            .into_iter()
             .map(Record::try_from)
-            .collect::<Result<_, _>>()?)
+            .collect::<Result<_, _>>()?;
+        if !pointers.is_empty() {
+            let mut keys_to_get = Vec::with_capacity(pointers.len());
+            for item in pointers {
+                keys_to_get.push(resource_key(tenant, kind, item.string(keys::ID)?));
+            }
+            records.extend(self.batch_get(keys_to_get).await?);
+            records.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        Ok(records)
     }
 
     /// Strongly consistent `BatchGetItem`s, 100 keys at a time, in id order.
@@ -447,9 +475,9 @@ impl DynamoStore {
 /// `TooMany` when a read stopped at the budget with more to come.
 fn over_budget(more: bool) -> StoreResult<()> {
     if more {
-        return Err(StoreError::TooMany(format!(
-            "the query would examine more than {SCAN_BUDGET} resources; use a more specific filter"
-        )));
+        return Err(StoreError::TooMany {
+            budget: Budget::Scan { items: SCAN_BUDGET },
+        });
     }
     Ok(())
 }

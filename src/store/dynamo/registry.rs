@@ -325,9 +325,9 @@ impl Registry for DynamoStore {
     async fn create_token(&self, token: &TokenRecord) -> StoreResult<()> {
         self.with_tenant(&token.tenant, |old| {
             if old.tokens.len() >= MAX_TOKENS_PER_TENANT {
-                return Err(StoreError::TooMany(format!(
-                    "a tenant holds at most {MAX_TOKENS_PER_TENANT} tokens"
-                )));
+                return Err(StoreError::TooLarge(crate::store::Limit::TenantTokens {
+                    count: old.tokens.len(),
+                }));
             }
             let mut bump = Change::new(tenant_key(&token.tenant), "#ver = :ver");
             bump.condition_values.push((":ver", num(old.ver)));

@@ -1,174 +1,118 @@
 //! Creating, reading, updating and deleting one resource, with its unique guard and (groups)
 //! its member items, in as few transactions as DynamoDB allows.
 
-use std::collections::HashMap;
+use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+
+use super::actions::{Cond, count_change, delete, put};
+use super::items::{
+    self, Item, email_item, email_key, guard_item, guard_key, resource_item, resource_key,
+};
+use super::pending::Delta;
+use super::{DynamoStore, TxError, keys, translate};
+use crate::scim::schema::ResourceKind;
+use crate::store::{
+    Broken, Call, Deleted, IndexKeys, MemberChange, Record, StoreError, StoreResult, TenantId,
 };
 
-use super::items::{self, Item, counter_key, guard_item, guard_key, resource_item, resource_key};
-use super::membership::Planned;
-use super::{DynamoStore, TxError, build_error, keys, translate};
-use crate::scim::schema::ResourceKind;
-use crate::store::{Call, Deleted, MemberChange, Record, StoreError, StoreResult, TenantId};
+/// Rounds of "write, and on a failed condition read and decide" before reporting
+/// `Contention`: a rename is discovered in the first failure and a pending member change is
+/// finished in one, so a few rounds always suffice unless writers keep racing.
+const WRITE_ROUNDS: usize = 4;
 
-/// Rounds of "write, and on a failed condition read and decide" before giving up: a rename is
-/// discovered in the first failure, so two rounds always suffice unless writers race.
-const WRITE_ROUNDS: usize = 3;
-
-/// A condition expression with its placeholders. Every attribute name goes through a `#name`
-/// placeholder so none can collide with DynamoDB's reserved words.
-#[derive(Default)]
-pub(super) struct Cond {
-    expr: String,
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
-}
-
-impl Cond {
-    /// `attribute_not_exists(pk)`: the item must be new.
-    pub(super) fn absent() -> Self {
-        Cond::new("attribute_not_exists(#pk)").name("#pk", keys::PK)
-    }
-
-    /// `attribute_exists(pk)`: the item must exist.
-    pub(super) fn present() -> Self {
-        Cond::new("attribute_exists(#pk)").name("#pk", keys::PK)
-    }
-
-    /// A guard that is free or already owned by `id`.
-    fn free_or_owned_by(id: &str) -> Self {
-        Cond::new("attribute_not_exists(#pk) OR #id = :owner")
-            .name("#pk", keys::PK)
-            .name("#id", keys::ID)
-            .value(":owner", items::s(id))
-    }
-
-    /// The stored version is `version`.
-    fn version_is(version: u64) -> Self {
-        Cond::new("#v = :expected")
-            .name("#v", keys::VERSION)
-            .value(":expected", items::n(version))
-    }
-
-    fn new(expr: &str) -> Self {
-        Cond {
-            expr: expr.to_string(),
-            ..Cond::default()
-        }
-    }
-
-    fn name(mut self, placeholder: &str, name: &str) -> Self {
-        self.names.insert(placeholder.into(), name.into());
-        self
-    }
-
-    fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
-        self.values.insert(placeholder.into(), value);
-        self
-    }
-
-    /// Adds "the unique name is still `unique`" to a condition, so a write that would silently
-    /// leave a stale guard fails instead and the caller learns that the name changes.
-    fn and_unique_is(self, unique: Option<&str>) -> Self {
-        match unique {
-            Some(u) => {
-                let expr = format!("({}) AND #u = :unique", self.expr);
-                Cond { expr, ..self }
-                    .name("#u", keys::UNIQUE)
-                    .value(":unique", items::s(u))
-            }
-            None => {
-                let expr = format!("({}) AND attribute_not_exists(#u)", self.expr);
-                Cond { expr, ..self }.name("#u", keys::UNIQUE)
-            }
-        }
-    }
-
-    fn values(&self) -> Option<HashMap<String, AttributeValue>> {
-        (!self.values.is_empty()).then(|| self.values.clone())
-    }
-}
-
-/// A transactional `Put` of `item` under `cond` (none when `cond` is `None`).
-pub(super) fn put(table: &str, item: Item, cond: Option<Cond>) -> StoreResult<TransactWriteItem> {
-    let mut b = Put::builder().table_name(table).set_item(Some(item));
-    if let Some(c) = cond {
-        b = b
-            .condition_expression(&c.expr)
-            .set_expression_attribute_values(c.values())
-            .set_expression_attribute_names(Some(c.names));
-    }
-    Ok(TransactWriteItem::builder()
-        .put(b.build().map_err(build_error)?)
-        .build())
-}
-
-/// A transactional `Delete` of the item at `key` under `cond`.
-pub(super) fn delete(table: &str, key: Item, cond: Option<Cond>) -> StoreResult<TransactWriteItem> {
-    let mut b = Delete::builder().table_name(table).set_key(Some(key));
-    if let Some(c) = cond {
-        b = b
-            .condition_expression(&c.expr)
-            .set_expression_attribute_values(c.values())
-            .set_expression_attribute_names(Some(c.names));
-    }
-    Ok(TransactWriteItem::builder()
-        .delete(b.build().map_err(build_error)?)
-        .build())
-}
-
-/// A transactional `ConditionCheck` on the item at `key`.
-pub(super) fn check(table: &str, key: Item, c: Cond) -> StoreResult<TransactWriteItem> {
-    let b = ConditionCheck::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .condition_expression(&c.expr)
-        .set_expression_attribute_values(c.values())
-        .set_expression_attribute_names(Some(c.names));
-    Ok(TransactWriteItem::builder()
-        .condition_check(b.build().map_err(build_error)?)
-        .build())
-}
-
-/// A transactional `ADD n :delta` on one randomly chosen shard of the kind's counter. It rides
-/// in the same transaction as the create or delete it counts, so a create refused by a guard
-/// (or a delete that finds nothing) never changes the count. Unconditional: it cannot be the
-/// action that cancels a transaction.
-pub(super) fn count_change(
-    table: &str,
-    tenant: &TenantId,
-    kind: ResourceKind,
-    delta: i64,
-) -> StoreResult<TransactWriteItem> {
-    // A failing OS random source only concentrates writers on shard 0; the count stays exact.
-    let shard = getrandom::u32().unwrap_or(0) % keys::COUNTER_SHARDS;
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(counter_key(tenant, kind, shard)))
-        .update_expression("ADD #n :delta")
-        .expression_attribute_names("#n", keys::COUNT)
-        .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
-        .build()
-        .map_err(build_error)?;
-    Ok(TransactWriteItem::builder().update(update).build())
-}
-
-/// What the first actions of a resource transaction are, so a failed index can be named.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Head {
+/// What an action of a resource transaction is, so a failed condition can be named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Role {
     /// The resource put or delete.
     Resource,
     /// The guard being claimed.
     NewGuard,
     /// The guard being released.
     OldGuard,
+    /// The `ConditionCheck` that this user exists (a member addition).
+    Member(String),
+    /// An action without a condition.
+    Plain,
+}
+
+/// A resource transaction being built: actions with their roles.
+#[derive(Default)]
+struct Tx {
+    actions: Vec<TransactWriteItem>,
+    roles: Vec<Role>,
+}
+
+impl Tx {
+    fn push(&mut self, action: TransactWriteItem, role: Role) {
+        self.actions.push(action);
+        self.roles.push(role);
+    }
+
+    fn members(&mut self, members: Vec<(TransactWriteItem, Option<String>)>) {
+        for (action, checked) in members {
+            self.push(action, checked.map_or(Role::Plain, Role::Member));
+        }
+    }
 }
 
 impl DynamoStore {
-    /// See [`crate::store::Store::create`].
+    /// The guard and email-item actions that move a resource's index keys from `old` (`None`:
+    /// a new resource) to `new`.
+    fn key_actions(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        id: &str,
+        old: Option<&IndexKeys>,
+        new: &IndexKeys,
+        tx: &mut Tx,
+    ) -> StoreResult<()> {
+        let old_unique = old.and_then(|k| k.unique.as_deref());
+        if old_unique != new.unique.as_deref() || old.is_none() {
+            if let Some(u) = old_unique {
+                let c = Cond::free_or_owned_by(id);
+                tx.push(
+                    delete(&self.table, guard_key(tenant, kind, u), Some(c))?,
+                    Role::OldGuard,
+                );
+            }
+            if let Some(u) = new.unique.as_deref() {
+                let c = match old {
+                    None => Cond::absent(),
+                    Some(_) => Cond::free_or_owned_by(id),
+                };
+                tx.push(
+                    put(&self.table, guard_item(tenant, kind, u, id), Some(c))?,
+                    Role::NewGuard,
+                );
+            }
+        }
+        // The first work email is indexed on the user item itself; the others have items.
+        let extra = |k: Option<&IndexKeys>| -> BTreeSet<String> {
+            k.map(|k| k.work_emails.iter().skip(1).cloned().collect())
+                .unwrap_or_default()
+        };
+        let (before, after) = (extra(old), extra(Some(new)));
+        for e in before.difference(&after) {
+            tx.push(
+                delete(&self.table, email_key(tenant, e, id), None)?,
+                Role::Plain,
+            );
+        }
+        for e in after.difference(&before) {
+            tx.push(
+                put(&self.table, email_item(tenant, e, id), None)?,
+                Role::Plain,
+            );
+        }
+        Ok(())
+    }
+
+    /// See [`crate::store::Store::create`]: the resource, its guard, its email items, the
+    /// counter and (groups) its members in one transaction, or, past one transaction's room,
+    /// with the members recorded as a pending change applied right after.
     pub(super) async fn create_resource(
         &self,
         tenant: &TenantId,
@@ -176,34 +120,63 @@ impl DynamoStore {
         record: &Record,
         members: &[String],
     ) -> StoreResult<()> {
-        let mut head = vec![put(
-            &self.table,
-            resource_item(tenant, kind, record)?,
-            Some(Cond::absent()),
-        )?];
-        let mut heads = vec![Head::Resource];
-        if let Some(u) = &record.keys.unique {
-            head.push(put(
-                &self.table,
-                guard_item(tenant, kind, u, &record.id),
-                Some(Cond::absent()),
-            )?);
-            heads.push(Head::NewGuard);
+        let mut item = resource_item(tenant, kind, record)?;
+        let wid = uuid::Uuid::new_v4().to_string();
+        item.insert(keys::WRITE_ID.into(), items::s(&wid));
+        let mut tx = Tx::default();
+        tx.push(
+            put(&self.table, item.clone(), Some(Cond::absent()))?,
+            Role::Resource,
+        );
+        self.key_actions(tenant, kind, &record.id, None, &record.keys, &mut tx)?;
+        tx.push(count_change(&self.table, tenant, kind, 1)?, Role::Plain);
+        let delta = Delta::of(&MemberChange {
+            add: members.to_vec(),
+            ..MemberChange::default()
+        });
+        let mut large = false;
+        if kind == ResourceKind::Group && !delta.is_empty() {
+            item.insert(keys::CHANGE.into(), delta.value());
+            match self
+                .plan_small(tenant, &record.id, &delta, tx.actions.len())
+                .await?
+            {
+                Some((_, actions)) => tx.members(actions),
+                None => {
+                    self.check_users_exist(tenant, &delta.add).await?;
+                    item.insert(keys::PENDING.into(), items::s(&delta.req));
+                    large = true;
+                }
+            }
+            tx.actions[0] = put(&self.table, item, Some(Cond::absent()))?;
         }
-        // After the named heads: an index past `heads` is never a head failure, and this
-        // action has no condition to fail.
-        head.push(count_change(&self.table, tenant, kind, 1)?);
-        let planned = match kind {
-            ResourceKind::Group => Planned::adds(members.to_vec()),
-            ResourceKind::User => Planned::default(),
-        };
-        self.write_with_members(tenant, kind, &record.id, head, &heads, &planned)
-            .await
-            .map_err(|e| match e {
-                HeadFailure::At(Head::NewGuard) => uniqueness(kind),
-                HeadFailure::At(_) => StoreError::Internal("resource id already exists".into()),
-                HeadFailure::Store(e) => e,
-            })
+        match self.transact(tx.actions).await {
+            Ok(()) => {}
+            Err(TxError::Store(e)) => return Err(e),
+            Err(TxError::Conditions(failed)) => {
+                let role = failed.first().and_then(|i| tx.roles.get(*i)).cloned();
+                match role {
+                    Some(Role::Resource) => {
+                        // The id was issued for this request: if the item carries this call's
+                        // write id, the write is ours and an earlier attempt's answer was lost.
+                        let mine = self
+                            .get_item(resource_key(tenant, kind, &record.id))
+                            .await?
+                            .is_some_and(|item| written_by(&item, &wid));
+                        if !mine {
+                            return Err(Broken::DuplicateId(record.id.clone()).into());
+                        }
+                    }
+                    Some(Role::NewGuard) => return Err(uniqueness(kind)),
+                    Some(Role::Member(id)) => return Err(StoreError::MissingMember { id }),
+                    _ => return Err(Broken::UnexpectedCondition(kind.name()).into()),
+                }
+            }
+        }
+        if large {
+            self.apply_pending(tenant, &record.id, &delta).await?;
+        }
+        Ok(())
     }
 
     /// One strongly consistent `GetItem` of a resource.
@@ -234,9 +207,10 @@ impl DynamoStore {
         Ok(out.item)
     }
 
-    /// See [`crate::store::Store::update`]. Optimistic: the first write assumes the unique name
-    /// is unchanged (its condition checks that), so the common update is one `PutItem`; only
-    /// when that condition fails is the item read to tell a stale version from a rename.
+    /// See [`crate::store::Store::update`]. Optimistic: the first write assumes the index keys
+    /// are unchanged (its condition checks that), so the common update is one `PutItem`; only
+    /// when that condition fails is the item read to tell a stale version from a rename, a
+    /// pending member change (finished first) or the store's own earlier write.
     pub(super) async fn update_resource(
         &self,
         tenant: &TenantId,
@@ -245,136 +219,137 @@ impl DynamoStore {
         expected: u64,
         members: &MemberChange,
     ) -> StoreResult<()> {
-        let planned = match kind {
-            ResourceKind::Group => self.plan_members(tenant, &record.id, members).await?,
-            ResourceKind::User => Planned::default(),
-        };
-        let new_unique = record.keys.unique.as_deref();
-        // `Some(old)` once a read has shown the stored unique name differs from the new one.
-        let mut renamed_from: Option<Option<String>> = None;
+        let delta =
+            (kind == ResourceKind::Group && !members.is_empty()).then(|| Delta::of(members));
+        // `Some(keys)` once a read has shown the stored index keys.
+        let mut stored_keys: Option<IndexKeys> = None;
+        let wid = uuid::Uuid::new_v4().to_string();
         for _ in 0..WRITE_ROUNDS {
-            let item = resource_item(tenant, kind, record)?;
-            let result = match &renamed_from {
-                None if planned.is_empty() => {
-                    let cond = Cond::version_is(expected).and_unique_is(new_unique);
-                    self.put_item(item, cond).await
-                }
-                _ => {
-                    let mut cond = Cond::version_is(expected);
-                    if renamed_from.is_none() {
-                        cond = cond.and_unique_is(new_unique);
-                    }
-                    let mut head = vec![put(&self.table, item, Some(cond))?];
-                    let mut heads = vec![Head::Resource];
-                    if let Some(old) = &renamed_from {
-                        if let Some(old) = old {
-                            let c = Cond::free_or_owned_by(&record.id);
-                            head.push(delete(&self.table, guard_key(tenant, kind, old), Some(c))?);
-                            heads.push(Head::OldGuard);
+            let mut item = resource_item(tenant, kind, record)?;
+            item.insert(keys::WRITE_ID.into(), items::s(&wid));
+            let old = stored_keys.as_ref().unwrap_or(&record.keys);
+            let cond = Cond::version_is(expected)
+                .and_not_pending()
+                .and_keys_are(old);
+            let mut tx = Tx::default();
+            tx.push(put(&self.table, item.clone(), None)?, Role::Resource);
+            if stored_keys.is_some() {
+                self.key_actions(tenant, kind, &record.id, Some(old), &record.keys, &mut tx)?;
+            }
+            let mut large = None;
+            if let Some(delta) = &delta {
+                item.insert(keys::CHANGE.into(), delta.value());
+                match self
+                    .plan_small(tenant, &record.id, delta, tx.actions.len())
+                    .await?
+                {
+                    Some((read, actions)) => {
+                        if let Some(current) = read.filter(|v| *v != expected) {
+                            return Err(StoreError::VersionMismatch { current });
                         }
-                        if let Some(new) = new_unique {
-                            let guard = guard_item(tenant, kind, new, &record.id);
-                            let c = Cond::free_or_owned_by(&record.id);
-                            head.push(put(&self.table, guard, Some(c))?);
-                            heads.push(Head::NewGuard);
-                        }
+                        tx.members(actions);
                     }
-                    self.write_with_members(tenant, kind, &record.id, head, &heads, &planned)
-                        .await
-                }
-            };
-            match result {
-                Ok(()) => return Ok(()),
-                Err(HeadFailure::Store(e)) => return Err(e),
-                Err(HeadFailure::At(Head::NewGuard)) => return Err(uniqueness(kind)),
-                Err(HeadFailure::At(Head::OldGuard)) => {
-                    return Err(StoreError::Internal(
-                        "unique guard owned by another id".into(),
-                    ));
-                }
-                Err(HeadFailure::At(Head::Resource)) => {
-                    let Some(current) = self.get_record(tenant, kind, &record.id).await? else {
-                        return Err(StoreError::NotFound);
-                    };
-                    if current.version != expected {
-                        return Err(StoreError::VersionMismatch {
-                            current: current.version,
-                        });
-                    }
-                    if current.keys.unique.as_deref() != new_unique {
-                        renamed_from = Some(current.keys.unique);
+                    None => {
+                        self.check_users_exist(tenant, &delta.add).await?;
+                        item.insert(keys::PENDING.into(), items::s(&delta.req));
+                        large = Some(delta);
                     }
                 }
             }
+            let result = if tx.actions.len() == 1 {
+                self.put_item(item, cond).await
+            } else {
+                tx.actions[0] = put(&self.table, item, Some(cond))?;
+                match self.transact(tx.actions).await {
+                    Ok(()) => Ok(()),
+                    Err(TxError::Store(e)) => Err(e),
+                    Err(TxError::Conditions(failed)) => {
+                        let role = failed.first().and_then(|i| tx.roles.get(*i)).cloned();
+                        match role {
+                            Some(Role::Resource) => {
+                                Err(StoreError::VersionMismatch { current: expected })
+                            }
+                            Some(Role::NewGuard) => return Err(uniqueness(kind)),
+                            Some(Role::OldGuard) => {
+                                return Err(Broken::GuardOwnedByOther(record.id.clone()).into());
+                            }
+                            Some(Role::Member(id)) => {
+                                return Err(StoreError::MissingMember { id });
+                            }
+                            _ => return Err(Broken::UnexpectedCondition(kind.name()).into()),
+                        }
+                    }
+                }
+            };
+            match result {
+                Ok(()) => {
+                    if let Some(delta) = large {
+                        self.apply_pending(tenant, &record.id, delta).await?;
+                    }
+                    return Ok(());
+                }
+                // The resource's own condition failed: read it and decide.
+                Err(StoreError::VersionMismatch { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            let Some(raw) = self
+                .get_item(resource_key(tenant, kind, &record.id))
+                .await?
+            else {
+                return Err(StoreError::NotFound);
+            };
+            if written_by(&raw, &wid) {
+                // This call's own write, whose answer was lost and which was sent again.
+                if let Some(delta) = large {
+                    self.apply_pending(tenant, &record.id, delta).await?;
+                }
+                return Ok(());
+            }
+            if let Some(pending) = Delta::pending(&raw) {
+                self.apply_pending(tenant, &record.id, &pending).await?;
+                continue;
+            }
+            let current = Record::try_from(&raw)?;
+            if current.version != expected {
+                return Err(StoreError::VersionMismatch {
+                    current: current.version,
+                });
+            }
+            stored_keys = Some(current.keys);
         }
-        Err(StoreError::Unavailable(
-            "too many concurrent writers".into(),
-        ))
+        Err(StoreError::Contention)
     }
 
-    /// One conditional `PutItem`.
-    async fn put_item(&self, item: Item, cond: Cond) -> Result<(), HeadFailure> {
+    /// One conditional `PutItem`; a failed condition is reported as `VersionMismatch` for the
+    /// caller to read and decide.
+    async fn put_item(&self, item: Item, cond: Cond) -> StoreResult<()> {
         self.calls.record(Call::PutItem);
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(&cond.expr)
+            .condition_expression(cond.expr())
             .set_expression_attribute_values(cond.values())
-            .set_expression_attribute_names(Some(cond.names))
+            .set_expression_attribute_names(Some(cond.names()))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
             Err(e) => match e.as_service_error() {
                 Some(PutItemError::ConditionalCheckFailedException(_)) => {
-                    Err(HeadFailure::At(Head::Resource))
+                    Err(StoreError::VersionMismatch { current: 0 })
                 }
-                _ => Err(HeadFailure::Store(translate(e))),
+                _ => Err(translate(e)),
             },
         }
     }
 
-    /// Runs `head` (resource and guard actions) plus the planned member actions, chunked to the
-    /// transaction limit with `head` in the first chunk. Each chunk is atomic; a change needing
-    /// more than one chunk is applied in several transactions. Every member action is idempotent
-    /// (put or delete of a fixed key), so a client retrying after a failure converges.
-    async fn write_with_members(
-        &self,
-        tenant: &TenantId,
-        kind: ResourceKind,
-        group_id: &str,
-        head: Vec<TransactWriteItem>,
-        heads: &[Head],
-        planned: &Planned,
-    ) -> Result<(), HeadFailure> {
-        let chunks = self.member_chunks(tenant, group_id, head, planned)?;
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            match self.transact(chunk.actions).await {
-                Ok(()) => {}
-                Err(TxError::Store(e)) => return Err(HeadFailure::Store(e)),
-                Err(TxError::Conditions(failed)) => {
-                    let first = failed.first().copied().unwrap_or_default();
-                    if i == 0 && first < heads.len() {
-                        return Err(HeadFailure::At(heads[first]));
-                    }
-                    let id = chunk.checked.get(first).cloned().flatten();
-                    return Err(HeadFailure::Store(match id {
-                        Some(id) => StoreError::MissingMember { id },
-                        None => StoreError::Internal(
-                            format!("unexpected condition failure in a {} write", kind.name())
-                                .into(),
-                        ),
-                    }));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// See [`crate::store::Store::delete`]: the resource and its guard in one transaction
-    /// (conditional on the version just read, or the expected one), then its memberships.
+    /// See [`crate::store::Store::delete`]: the resource, its guard and email items in one
+    /// transaction (conditional on the index keys just read, and the expected version when
+    /// given, never on a version a concurrent member change may have moved), then its
+    /// memberships. A pending member change needs no finishing: once the group item is gone
+    /// none of its chunks can apply, and the sweep removes what they wrote.
     pub(super) async fn delete_resource(
         &self,
         tenant: &TenantId,
@@ -399,18 +374,30 @@ impl DynamoStore {
                     });
                 }
             }
-            let key = resource_key(tenant, kind, id);
-            let mut actions = vec![delete(
-                &self.table,
-                key,
-                Some(Cond::version_is(current.version)),
-            )?];
+            let mut cond = Cond::present().and_keys_are(&current.keys);
+            if let Some(v) = expected {
+                cond = cond.and_version_is(v);
+            }
+            let mut tx = Tx::default();
+            tx.push(
+                delete(&self.table, resource_key(tenant, kind, id), Some(cond))?,
+                Role::Resource,
+            );
             if let Some(u) = &current.keys.unique {
                 let c = Cond::free_or_owned_by(id);
-                actions.push(delete(&self.table, guard_key(tenant, kind, u), Some(c))?);
+                tx.push(
+                    delete(&self.table, guard_key(tenant, kind, u), Some(c))?,
+                    Role::OldGuard,
+                );
             }
-            actions.push(count_change(&self.table, tenant, kind, -1)?);
-            match self.transact(actions).await {
+            for e in current.keys.work_emails.iter().skip(1) {
+                tx.push(
+                    delete(&self.table, email_key(tenant, e, id), None)?,
+                    Role::Plain,
+                );
+            }
+            tx.push(count_change(&self.table, tenant, kind, -1)?, Role::Plain);
+            match self.transact(tx.actions).await {
                 Ok(()) => {
                     self.delete_memberships(tenant, kind, id).await?;
                     return Ok(Deleted::Deleted);
@@ -418,34 +405,23 @@ impl DynamoStore {
                 // The resource changed between the read and the delete: read again.
                 Err(TxError::Conditions(failed)) if failed == [0] => continue,
                 Err(TxError::Conditions(_)) => {
-                    return Err(StoreError::Internal(
-                        "unique guard owned by another id".into(),
-                    ));
+                    return Err(Broken::GuardOwnedByOther(id.to_string()).into());
                 }
                 Err(TxError::Store(e)) => return Err(e),
             }
         }
-        Err(StoreError::Unavailable(
-            "too many concurrent writers".into(),
-        ))
+        Err(StoreError::Contention)
     }
+}
+
+/// Whether `item` was put by the write with id `wid`.
+fn written_by(item: &Item, wid: &str) -> bool {
+    matches!(item.get(keys::WRITE_ID), Some(AttributeValue::S(w)) if w == wid)
 }
 
 /// The unique-name conflict of `kind`.
 fn uniqueness(kind: ResourceKind) -> StoreError {
     StoreError::Uniqueness {
         attribute: kind.unique_attribute(),
-    }
-}
-
-/// How a resource write failed: on one of its head actions, or otherwise.
-enum HeadFailure {
-    At(Head),
-    Store(StoreError),
-}
-
-impl From<StoreError> for HeadFailure {
-    fn from(e: StoreError) -> Self {
-        HeadFailure::Store(e)
     }
 }

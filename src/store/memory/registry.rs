@@ -144,9 +144,9 @@ impl Registry for MemoryStore {
             .filter(|t| t.tenant == token.tenant)
             .count();
         if held >= MAX_TOKENS_PER_TENANT {
-            return Err(StoreError::TooMany(format!(
-                "a tenant holds at most {MAX_TOKENS_PER_TENANT} tokens"
-            )));
+            return Err(StoreError::TooLarge(crate::store::Limit::TenantTokens {
+                count: held,
+            }));
         }
         let mut token = token.clone();
         token.tenant_status = tenant.status;

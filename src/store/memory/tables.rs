@@ -1,0 +1,300 @@
+//! The embedded store's data structures: per tenant, a table per kind (records in id order,
+//! the unique-name guard and the lookup indexes) and the membership maps both ways, with the
+//! operations that keep them consistent. Every method here runs under the store's lock and
+//! neither parses nor evaluates anything.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::Id;
+use crate::scim::schema::ResourceKind;
+use crate::store::{IndexKeys, Lookup, MemberChange, Record, StoreError, StoreResult};
+#[derive(Debug, Default)]
+pub(super) struct Tenant {
+    pub(super) users: Table,
+    pub(super) groups: Table,
+    /// group id → member user ids.
+    pub(super) members: BTreeMap<Id, BTreeSet<Id>>,
+    /// user id → group ids (the reverse index).
+    pub(super) groups_of: BTreeMap<Id, IdSet>,
+}
+
+/// A resource as kept: the document as compact JSON text.
+#[derive(Debug)]
+pub(super) struct Stored {
+    pub(super) version: u64,
+    pub(super) doc: Box<[u8]>,
+    pub(super) keys: IndexKeys,
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Table {
+    /// Records in id order: the stable order of listings. Shared handles, so a query can keep
+    /// its candidates after releasing the lock.
+    pub(super) records: BTreeMap<Id, Arc<Stored>>,
+    /// Folded unique name → id.
+    pub(super) unique: HashMap<Box<str>, Id>,
+    pub(super) external_ids: HashMap<Box<str>, IdSet>,
+    pub(super) work_emails: HashMap<Box<str>, IdSet>,
+}
+
+/// A set of ids in id order that is usually a single id.
+#[derive(Debug)]
+pub(super) enum IdSet {
+    One(Id),
+    Many(BTreeSet<Id>),
+}
+
+impl IdSet {
+    pub(super) fn insert(&mut self, id: Id) -> bool {
+        match self {
+            IdSet::One(one) if *one == id => false,
+            IdSet::One(one) => {
+                let set = BTreeSet::from([Arc::clone(one), id]);
+                *self = IdSet::Many(set);
+                true
+            }
+            IdSet::Many(set) => set.insert(id),
+        }
+    }
+
+    /// Removes `id`; returns whether the set is now empty.
+    pub(super) fn remove(&mut self, id: &str) -> bool {
+        match self {
+            IdSet::One(one) => &**one == id,
+            IdSet::Many(set) => {
+                set.remove(id);
+                set.is_empty()
+            }
+        }
+    }
+
+    pub(super) fn iter(&self) -> Box<dyn Iterator<Item = &Id> + '_> {
+        match self {
+            IdSet::One(one) => Box::new(std::iter::once(one)),
+            IdSet::Many(set) => Box::new(set.iter()),
+        }
+    }
+}
+
+pub(super) fn insert_into<K: Into<Box<str>> + AsRef<str>>(
+    index: &mut HashMap<Box<str>, IdSet>,
+    key: K,
+    id: &Id,
+) {
+    match index.get_mut(key.as_ref()) {
+        Some(set) => {
+            set.insert(Arc::clone(id));
+        }
+        None => {
+            index.insert(key.into(), IdSet::One(Arc::clone(id)));
+        }
+    }
+}
+
+pub(super) fn remove_from(index: &mut HashMap<Box<str>, IdSet>, key: Option<&str>, id: &str) {
+    if let Some(key) = key {
+        if let Some(ids) = index.get_mut(key) {
+            if ids.remove(id) {
+                index.remove(key);
+            }
+        }
+    }
+}
+
+impl Stored {
+    pub(super) fn of(record: &Record) -> StoreResult<Stored> {
+        // Serialised into a reused buffer, then copied into an allocation of exactly its
+        // length: a growing `String` shrunk with `into_boxed_str` reallocates and leaves holes
+        // that showed up as RSS growth under a PATCH-heavy sync.
+        thread_local! {
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let doc = SCRATCH.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            serde_json::to_writer(&mut *buf, &record.doc)
+                .map(|()| Box::<[u8]>::from(buf.as_slice()))
+                .map_err(|e| StoreError::Internal(Box::new(e)))
+        })?;
+        Ok(Stored {
+            version: record.version,
+            doc,
+            keys: record.keys.clone(),
+        })
+    }
+
+    pub(super) fn doc(&self) -> StoreResult<Value> {
+        serde_json::from_slice(&self.doc).map_err(|e| StoreError::Internal(Box::new(e)))
+    }
+
+    pub(super) fn record(&self, id: &str) -> StoreResult<Record> {
+        Ok(Record {
+            id: id.to_string(),
+            version: self.version,
+            doc: self.doc()?,
+            keys: self.keys.clone(),
+        })
+    }
+}
+
+impl Tenant {
+    pub(super) fn table(&self, kind: ResourceKind) -> &Table {
+        match kind {
+            ResourceKind::User => &self.users,
+            ResourceKind::Group => &self.groups,
+        }
+    }
+    pub(super) fn table_mut(&mut self, kind: ResourceKind) -> &mut Table {
+        match kind {
+            ResourceKind::User => &mut self.users,
+            ResourceKind::Group => &mut self.groups,
+        }
+    }
+
+    /// Checks that every id to add is an existing user, before anything is written; returns
+    /// the shared ids.
+    pub(super) fn check_members(&self, ids: &[String]) -> StoreResult<Vec<Id>> {
+        ids.iter()
+            .map(|id| match self.users.records.get_key_value(id.as_str()) {
+                Some((shared, _)) => Ok(Arc::clone(shared)),
+                None => Err(StoreError::MissingMember { id: id.clone() }),
+            })
+            .collect()
+    }
+
+    pub(super) fn apply_members(&mut self, group_id: &Id, change: &MemberChange, add: Vec<Id>) {
+        let current = self.members.entry(Arc::clone(group_id)).or_default();
+        let mut removed: Vec<Id> = Vec::new();
+        if change.clear {
+            removed.extend(std::mem::take(current));
+        }
+        for id in &change.remove {
+            if let Some(id) = current.take(id.as_str()) {
+                removed.push(id);
+            }
+        }
+        let mut added = Vec::new();
+        for id in add {
+            if current.insert(Arc::clone(&id)) {
+                added.push(id);
+            }
+        }
+        for uid in removed {
+            if let Some(groups) = self.groups_of.get_mut(&uid) {
+                if groups.remove(group_id) {
+                    self.groups_of.remove(&uid);
+                }
+            }
+        }
+        for uid in added {
+            match self.groups_of.get_mut(&uid) {
+                Some(groups) => {
+                    groups.insert(Arc::clone(group_id));
+                }
+                None => {
+                    self.groups_of.insert(uid, IdSet::One(Arc::clone(group_id)));
+                }
+            }
+        }
+    }
+
+    pub(super) fn remove_memberships(&mut self, kind: ResourceKind, id: &str) {
+        match kind {
+            ResourceKind::User => {
+                if let Some(groups) = self.groups_of.remove(id) {
+                    for gid in groups.iter() {
+                        if let Some(m) = self.members.get_mut(gid) {
+                            m.remove(id);
+                        }
+                    }
+                }
+            }
+            ResourceKind::Group => {
+                for uid in self.members.remove(id).unwrap_or_default() {
+                    if let Some(g) = self.groups_of.get_mut(&uid) {
+                        if g.remove(id) {
+                            self.groups_of.remove(&uid);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Table {
+    pub(super) fn index(&mut self, id: &Id, keys: &IndexKeys) {
+        if let Some(u) = &keys.unique {
+            self.unique.insert(u.as_str().into(), Arc::clone(id));
+        }
+        if let Some(x) = &keys.external_id {
+            insert_into(&mut self.external_ids, x.as_str(), id);
+        }
+        for e in &keys.work_emails {
+            insert_into(&mut self.work_emails, e.as_str(), id);
+        }
+    }
+
+    pub(super) fn unindex(&mut self, id: &str, keys: &IndexKeys) {
+        if let Some(u) = &keys.unique {
+            if self
+                .unique
+                .get(u.as_str())
+                .is_some_and(|owner| &**owner == id)
+            {
+                self.unique.remove(u.as_str());
+            }
+        }
+        remove_from(&mut self.external_ids, keys.external_id.as_deref(), id);
+        for e in &keys.work_emails {
+            remove_from(&mut self.work_emails, Some(e.as_str()), id);
+        }
+    }
+
+    /// Whether `unique` belongs to a resource other than `id`.
+    pub(super) fn taken(&self, unique: Option<&str>, id: &str) -> bool {
+        unique
+            .and_then(|u| self.unique.get(u))
+            .is_some_and(|owner| &**owner != id)
+    }
+
+    /// The shared id of `id` when it is stored here, else a new one.
+    pub(super) fn shared_id(&self, id: &str) -> Id {
+        self.records
+            .get_key_value(id)
+            .map_or_else(|| Arc::from(id), |(k, _)| Arc::clone(k))
+    }
+
+    /// Candidates in id order (for an index, the index's id order).
+    pub(super) fn candidates<'a>(
+        &'a self,
+        tenant: &'a Tenant,
+        lookup: &Lookup,
+    ) -> Box<dyn Iterator<Item = (&'a Id, &'a Arc<Stored>)> + 'a> {
+        let by_ids = move |ids: Option<&'a IdSet>| -> Box<
+            dyn Iterator<Item = (&'a Id, &'a Arc<Stored>)> + 'a,
+        > {
+                Box::new(
+                    ids.into_iter()
+                        .flat_map(IdSet::iter)
+                        .filter_map(move |id| self.records.get_key_value(id)),
+                )
+            };
+        match lookup {
+            Lookup::All => Box::new(self.records.iter()),
+            Lookup::Id(id) => Box::new(self.records.get_key_value(id.as_str()).into_iter()),
+            Lookup::Unique(u) => Box::new(
+                self.unique
+                    .get(u.as_str())
+                    .and_then(|id| self.records.get_key_value(id))
+                    .into_iter(),
+            ),
+            Lookup::ExternalId(x) => by_ids(self.external_ids.get(x.as_str())),
+            Lookup::WorkEmail(e) => by_ids(self.work_emails.get(e.as_str())),
+            Lookup::HasMember(uid) => by_ids(tenant.groups_of.get(uid.as_str())),
+        }
+    }
+}
