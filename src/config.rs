@@ -98,6 +98,9 @@ pub struct ServeArgs {
     /// The tenant a single-token deployment serves (every key is prefixed with it).
     #[arg(long, env = "SCIM_TENANT", default_value = "default", value_parser = tenant_id)]
     pub tenant: TenantId,
+    /// OAuth: signing keys, issuer, token lifetime, admin token.
+    #[command(flatten)]
+    pub oauth: crate::oauth_server::settings::OAuthArgs,
 }
 
 /// Reads a secret argument; an empty value counts as absent (fail closed, never a token that

@@ -1,18 +1,32 @@
 //! The binary: reads the configuration once, starts tracing, builds the store and the token
 //! source once, and serves the router locally or as a Lambda function.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use aws_config::{BehaviorVersion, SdkConfig};
+use axum::Router;
 use clap::Parser;
 use scim_lambda::admin::{CheckOutcome, check_endpoint, rotate_token};
+use scim_lambda::auth::TokenDigest;
+use scim_lambda::auth::liveness::AllTenantsActive;
+use scim_lambda::auth::signing::SigningKeys;
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
 use scim_lambda::config::{Cli, Command, ServeArgs, StoreKind, TokenCommand};
+use scim_lambda::http::app_with;
+use scim_lambda::http::oauth::routes as oauth_routes;
+use scim_lambda::oauth::access::Lifetime;
+use scim_lambda::oauth::clock::{SystemWallClock, WallClock};
+use scim_lambda::oauth_server::settings::{Wiring, wire};
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
 use scim_lambda::store::Store;
 use scim_lambda::store::dynamo::DynamoStore;
+use scim_lambda::store::dynamo::oauth::DynamoOAuthStore;
 use scim_lambda::store::memory::MemoryStore;
-use scim_lambda::{AppState, Tokens, app};
+use scim_lambda::store::memory_oauth::MemoryOAuthStore;
+use scim_lambda::store::oauth::OAuthStore;
+use scim_lambda::{AppState, Tokens};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Where the process runs, decided once from `AWS_LAMBDA_RUNTIME_API`.
@@ -106,13 +120,15 @@ fn resolve(args: ServeArgs, mode: Mode) -> anyhow::Result<Settings> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let needs_aws = settings.store == StoreKind::Dynamodb
-        || matches!(settings.token, TokenSetting::SecretsManager(_));
+        || matches!(settings.token, TokenSetting::SecretsManager(_))
+        || settings.args.oauth.signing_key_secret_id.is_some();
     // Built once, before serving, so warm invocations reuse the clients and their connections.
     let aws = if needs_aws {
         Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
     } else {
         None
     };
+    let keys = signing_keys(&settings, aws.as_ref()).await?;
     let tokens = match (&settings.token, &aws) {
         (TokenSetting::SecretsManager(id), Some(config)) => Tokens::SecretsManager {
             source: SecretsManagerToken::new(aws_sdk_secretsmanager::Client::new(config), id),
@@ -138,10 +154,75 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                     .await
                     .context("creating the DynamoDB table")?;
             }
-            run(state(dynamo, tokens, &settings), &settings).await
+            let oauth_store = DynamoOAuthStore::new(
+                aws_sdk_dynamodb::Client::new(config),
+                settings.args.table.clone(),
+            );
+            serve_with(dynamo, oauth_store, tokens, keys, &settings).await
         }
-        StoreKind::Memory => run(state(MemoryStore::new(), tokens, &settings), &settings).await,
+        StoreKind::Memory => {
+            serve_with(
+                MemoryStore::new(),
+                MemoryOAuthStore::new(),
+                tokens,
+                keys,
+                &settings,
+            )
+            .await
+        }
     }
+}
+
+/// The signing keys, or `None` when OAuth is off (in Lambda without a signing-key secret).
+async fn signing_keys(
+    settings: &Settings,
+    aws: Option<&SdkConfig>,
+) -> anyhow::Result<Option<Arc<SigningKeys>>> {
+    let oauth = &settings.args.oauth;
+    let keys = match (&oauth.signing_key_secret_id, settings.mode) {
+        (Some(id), _) => {
+            let config = aws.context("the AWS configuration was not loaded for the signing key")?;
+            let client = aws_sdk_secretsmanager::Client::new(config);
+            SigningKeys::from_secrets_manager(client, id, SystemWallClock.now())
+                .await
+                .context("loading the access-token signing keys")?
+        }
+        (None, Mode::Lambda) => return Ok(None),
+        (None, Mode::Local) => SigningKeys::local(oauth.local_seed().as_deref())
+            .context("creating a local signing key")?,
+    };
+    Ok(Some(Arc::new(keys)))
+}
+
+async fn serve_with<S: Store, O: OAuthStore>(
+    store: S,
+    oauth_store: O,
+    tokens: Tokens,
+    keys: Option<Arc<SigningKeys>>,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let mut state = state(store, tokens, settings);
+    let mut extra = Router::new();
+    if let Some(keys) = keys {
+        let oauth = &settings.args.oauth;
+        let lifetime =
+            Lifetime::new(oauth.access_token_lifetime).context("SCIM_ACCESS_TOKEN_LIFETIME")?;
+        let wired = wire(Wiring {
+            store: Arc::new(oauth_store),
+            keys,
+            clock: Arc::new(SystemWallClock),
+            tenants: Arc::new(AllTenantsActive),
+            lifetime,
+            issuer: oauth.oauth_issuer.clone(),
+            base_path: settings.args.base_path.clone(),
+            allow_loopback_http: settings.mode == Mode::Local,
+        })
+        .context("setting up OAuth")?;
+        state = state.with_access_tokens(wired.access);
+        let admin = oauth.admin_token.as_ref().and_then(TokenDigest::of_secret);
+        extra = oauth_routes::<S, O>(wired.server, admin.as_ref());
+    }
+    run(state, extra, settings).await
 }
 
 fn aws_config_for_store(aws: Option<&SdkConfig>) -> anyhow::Result<&SdkConfig> {
@@ -185,8 +266,13 @@ async fn token(command: TokenCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Result<()> {
-    let app = app(state);
+async fn run<S: Store>(
+    state: AppState<S>,
+    extra: Router<AppState<S>>,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let state_has_oauth = state.access.is_some();
+    let app = app_with(state, extra);
     if settings.mode == Mode::Lambda {
         return lambda_http::run(app).await.map_err(|e| anyhow::anyhow!(e));
     }
@@ -199,6 +285,9 @@ async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Resul
         "SCIM endpoint (Tenant URL): http://{addr}{}",
         args.base_path.trim_end_matches('/')
     );
+    if state_has_oauth {
+        println!("OAuth token endpoint: http://{addr}/oauth2/token");
+    }
     let service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
     axum::serve(listener, service)
         .with_graceful_shutdown(async {

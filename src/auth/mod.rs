@@ -6,9 +6,13 @@
 //! comparison's timing nor a stray `Debug` can leak them. Sources: [`StaticToken`] (local runs,
 //! tests) and, in production, the Secrets Manager source.
 
+pub mod access;
 mod digest;
+pub mod issuers;
+pub mod liveness;
 mod principal;
 pub mod secrets_manager;
+pub mod signing;
 
 pub use digest::TokenDigest;
 pub use principal::{Principal, Tokens};

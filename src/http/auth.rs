@@ -10,6 +10,7 @@ use axum::response::Response;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::auth::AuthError;
+use crate::auth::access::looks_like_jwt;
 use crate::store::Store;
 
 /// Longest `Authorization` value considered; longer ones are rejected before any hashing.
@@ -26,7 +27,11 @@ pub async fn require_bearer<S: Store>(
     next: Next,
 ) -> Result<Response, ApiError> {
     let token = bearer(&request)?;
-    match state.tokens.authenticate(token).await {
+    let verified = match &state.access {
+        Some(access) if looks_like_jwt(token) => access.authenticate(token).await,
+        _ => state.tokens.authenticate(token).await,
+    };
+    match verified {
         Ok(principal) => {
             let mut request = request;
             request.extensions_mut().insert(principal);

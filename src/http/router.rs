@@ -17,6 +17,11 @@ pub type App = NormalizePath<Router>;
 
 /// Builds the application over `state`.
 pub fn app<S: Store>(state: AppState<S>) -> App {
+    app_with(state, Router::new())
+}
+
+/// Builds the application with `extra` routes outside the base path (OAuth, admin).
+pub fn app_with<S: Store>(state: AppState<S>, extra: Router<AppState<S>>) -> App {
     let base = state.base_path.to_string();
     let log_state = state.clone();
     let scim = Router::new()
@@ -31,6 +36,7 @@ pub fn app<S: Store>(state: AppState<S>) -> App {
         .with_state(state);
     let router = Router::new()
         .nest(&base, scim)
+        .merge(extra.with_state(log_state.clone()))
         .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })
         .layer(from_fn_with_state(log_state, log::log_request::<S>));
     NormalizePath::new(router, &base)

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::auth::Tokens;
+use crate::auth::access::AccessTokens;
 use crate::service::Service;
 use crate::store::Store;
 
@@ -13,6 +14,8 @@ pub struct AppState<S: Store> {
     pub service: Arc<Service<S>>,
     /// Who may call.
     pub tokens: Arc<Tokens>,
+    /// OAuth access tokens, tried first for JWT-shaped bearers (`None`: OAuth is off).
+    pub access: Option<Arc<AccessTokens>>,
     /// Base path of the SCIM API, e.g. `/scim/v2` (no trailing slash).
     pub base_path: Arc<str>,
     /// Public base URL (e.g. `https://api.example.com/scim/v2`) used in `meta.location`; when
@@ -30,6 +33,7 @@ impl<S: Store> Clone for AppState<S> {
         AppState {
             service: Arc::clone(&self.service),
             tokens: Arc::clone(&self.tokens),
+            access: self.access.clone(),
             base_path: Arc::clone(&self.base_path),
             public_url: self.public_url.clone(),
             metrics: self.metrics,
@@ -55,11 +59,18 @@ impl<S: Store> AppState<S> {
         AppState {
             service,
             tokens: Arc::new(tokens),
+            access: None,
             base_path: base_path.into(),
             public_url: None,
             metrics: false,
             trust_forwarded: false,
         }
+    }
+
+    /// Accepts OAuth access tokens verified by `access`.
+    pub fn with_access_tokens(mut self, access: Arc<AccessTokens>) -> Self {
+        self.access = Some(access);
+        self
     }
 
     /// Turns the per-request Embedded Metric Format line on or off.

@@ -11,6 +11,8 @@ pub mod calls;
 pub mod checkpoints;
 pub mod dynamo;
 pub mod memory;
+pub mod memory_oauth;
+pub mod oauth;
 
 use std::borrow::Borrow;
 use std::future::Future;

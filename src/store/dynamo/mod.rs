@@ -11,6 +11,7 @@
 pub mod items;
 pub mod keys;
 mod membership;
+pub mod oauth;
 mod query;
 mod table;
 mod write;
