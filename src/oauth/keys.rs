@@ -234,8 +234,9 @@ mod tests {
         let c = SigningKey::from_seed(b"seed-2").unwrap();
         assert_eq!(a.kid(), b.kid());
         assert_ne!(a.kid(), c.kid());
-        let token = KeyRing::new(a).sign(&claims()).unwrap();
-        assert_eq!(KeyRing::new(b).verify(&token).unwrap(), claims());
+        let claims = claims();
+        let token = KeyRing::new(a).sign(&claims).unwrap();
+        assert_eq!(KeyRing::new(b).verify(&token).unwrap(), claims);
         assert!(matches!(
             SigningKey::from_seed(b""),
             Err(KeyError::EmptySeed)
@@ -245,10 +246,11 @@ mod tests {
     #[test]
     fn rotation_keeps_the_previous_key_verifying() {
         let old = KeyRing::new(SigningKey::from_seed(b"old").unwrap());
-        let token = old.sign(&claims()).unwrap();
+        let claims = claims();
+        let token = old.sign(&claims).unwrap();
         let rotated = KeyRing::new(SigningKey::from_seed(b"new").unwrap())
             .with_previous(Some(SigningKey::from_seed(b"old").unwrap()));
-        assert_eq!(rotated.verify(&token).unwrap(), claims());
+        assert_eq!(rotated.verify(&token).unwrap(), claims);
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
         let after_next = KeyRing::new(SigningKey::from_seed(b"newer").unwrap())
             .with_previous(Some(SigningKey::from_seed(b"new").unwrap()));

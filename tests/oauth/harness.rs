@@ -66,7 +66,11 @@ impl Reply {
     pub fn admin_error(self, status: u16, code: &str) -> Self {
         let r = self.expect(status);
         assert_eq!(r.body["error"], code, "{}", r.body);
-        assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.body);
+        assert!(
+            r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{}",
+            r.body
+        );
         r
     }
 }
@@ -151,14 +155,23 @@ impl Instance {
     /// An access token for a client secret (asserting success).
     pub async fn access_token(&self, client_id: &str, secret: &str) -> String {
         let r = self
-            .token(&[("grant_type", "client_credentials")], Some((client_id, secret)))
+            .token(
+                &[("grant_type", "client_credentials")],
+                Some((client_id, secret)),
+            )
             .await
             .expect(200);
         r.body["access_token"].as_str().unwrap().to_string()
     }
 
     /// A SCIM request with a bearer.
-    pub async fn scim(&self, method: Method, path: &str, bearer: &str, body: Option<Value>) -> Reply {
+    pub async fn scim(
+        &self,
+        method: Method,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let request = Request::builder()
             .method(method)
             .uri(format!("/scim/v2{path}"))
@@ -174,7 +187,13 @@ impl Instance {
         self.admin_as(method, path, body, ADMIN_TOKEN).await
     }
 
-    pub async fn admin_as(&self, method: Method, path: &str, body: Option<Value>, bearer: &str) -> Reply {
+    pub async fn admin_as(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        bearer: &str,
+    ) -> Reply {
         let request = Request::builder()
             .method(method)
             .uri(format!("/admin/v1{path}"))
@@ -188,7 +207,11 @@ impl Instance {
     /// Creates a client of `tenant`; returns (clientId, clientSecret).
     pub async fn client(&self, tenant: &str, body: Value) -> (String, String) {
         let r = self
-            .admin(Method::POST, &format!("/tenants/{tenant}/clients"), Some(body))
+            .admin(
+                Method::POST,
+                &format!("/tenants/{tenant}/clients"),
+                Some(body),
+            )
             .await
             .expect(201);
         (
