@@ -100,7 +100,7 @@ pub struct ServeArgs {
     pub tenant: TenantId,
     /// OAuth: signing keys, issuer, token lifetime, admin token.
     #[command(flatten)]
-    pub oauth: crate::oauth_server::settings::OAuthArgs,
+    pub oauth: Box<crate::oauth_server::settings::OAuthArgs>,
 }
 
 /// Reads a secret argument; an empty value counts as absent (fail closed, never a token that

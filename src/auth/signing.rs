@@ -146,8 +146,8 @@ impl SigningKeys {
 
     fn due(&self, now: i64, unknown_kid: bool) -> bool {
         let t = self.times.read().unwrap_or_else(|e| e.into_inner());
-        now - t.loaded_at >= REFRESH_TTL && now - t.attempted_at >= UNKNOWN_KID_INTERVAL
-            || unknown_kid && now - t.attempted_at >= UNKNOWN_KID_INTERVAL
+        now - t.attempted_at >= UNKNOWN_KID_INTERVAL
+            && (unknown_kid || now - t.loaded_at >= REFRESH_TTL)
     }
 }
 
