@@ -42,7 +42,9 @@ const PROBE: &str = "/scim/v2/Users?filter=userName%20eq%20%22probe%40contoso.co
 fn app() -> App {
     let wired = wire(Wiring {
         store: Arc::new(MemoryOAuthStore::new()),
-        keys: Arc::new(SigningKeys::fixed(KeyRing::new(SigningKey::from_seed(b"bench").unwrap()))),
+        keys: Arc::new(SigningKeys::fixed(KeyRing::new(
+            SigningKey::from_seed(b"bench").unwrap(),
+        ))),
         clock: Arc::new(SystemWallClock),
         tenants: Arc::new(AllTenantsActive),
         lifetime: Lifetime::default(),
@@ -55,14 +57,20 @@ fn app() -> App {
     let state = AppState::new(Service::new(MemoryStore::new()), tokens, "/scim/v2")
         .with_access_tokens(wired.access);
     let admin = TokenDigest::of(ADMIN).unwrap();
-    app_with(state, scim_lambda::http::oauth::routes::<MemoryStore, _>(wired.server, Some(&admin)))
+    app_with(
+        state,
+        scim_lambda::http::oauth::routes::<MemoryStore, _>(wired.server, Some(&admin)),
+    )
 }
 
 async fn call(app: &App, request: Request<Body>) -> (u16, Value) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status().as_u16();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn token_request(basic: &str) -> Request<Body> {
@@ -86,7 +94,14 @@ fn benches(c: &mut Criterion) {
     let ring = KeyRing::new(SigningKey::from_seed(b"bench").unwrap());
     let now = SystemWallClock.now();
     let aud = "http://localhost/scim/v2";
-    let claims = AccessClaims::issue("http://localhost", aud, "c_x", &TenantId::default(), now, Lifetime::default());
+    let claims = AccessClaims::issue(
+        "http://localhost",
+        aud,
+        "c_x",
+        &TenantId::default(),
+        now,
+        Lifetime::default(),
+    );
     let token = ring.sign(&claims).unwrap();
     c.bench_function("access_token/verify_signature_and_claims", |b| {
         b.iter(|| {
@@ -94,9 +109,14 @@ fn benches(c: &mut Criterion) {
             black_box(claims.check(now, Some(aud)).unwrap())
         });
     });
-    c.bench_function("access_token/sign", |b| b.iter(|| black_box(ring.sign(&claims).unwrap())));
+    c.bench_function("access_token/sign", |b| {
+        b.iter(|| black_box(ring.sign(&claims).unwrap()))
+    });
 
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let app = app();
     let (client_id, secret) = rt.block_on(async {
         let request = Request::post("/admin/v1/tenants/default/clients")
@@ -106,7 +126,10 @@ fn benches(c: &mut Criterion) {
             .unwrap();
         let (status, body) = call(&app, request).await;
         assert_eq!(status, 201, "{body}");
-        (body["clientId"].as_str().unwrap().to_string(), body["clientSecret"].as_str().unwrap().to_string())
+        (
+            body["clientId"].as_str().unwrap().to_string(),
+            body["clientSecret"].as_str().unwrap().to_string(),
+        )
     });
     let basic = format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")));
     let access = rt.block_on(async {

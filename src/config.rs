@@ -25,6 +25,12 @@ pub enum Command {
     /// Manage the bearer token that Entra or Okta presents.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage a tenant's OAuth clients and their secrets (Entra gallery apps).
+    #[command(subcommand)]
+    Client(crate::oauth_server::cli::ClientCommand),
+    /// Manage a tenant's federated credentials (workload identity federation).
+    #[command(subcommand)]
+    Federated(crate::oauth_server::cli::FederatedCommand),
 }
 
 /// `scim-lambda token ...`.

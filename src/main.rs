@@ -17,6 +17,9 @@ use scim_lambda::http::app_with;
 use scim_lambda::http::oauth::routes as oauth_routes;
 use scim_lambda::oauth::access::Lifetime;
 use scim_lambda::oauth::clock::{SystemWallClock, WallClock};
+use scim_lambda::oauth_server::AuthServer;
+use scim_lambda::oauth_server::admin::AdminError;
+use scim_lambda::oauth_server::cli::Target;
 use scim_lambda::oauth_server::settings::{Wiring, wire};
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
@@ -67,6 +70,14 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Some(Command::Serve(args)) => serve(resolve(args, mode)?).await,
         Some(Command::Token(command)) => token(command).await,
+        Some(Command::Client(command)) => {
+            let target = command.target().clone();
+            oauth_admin(&target, |server| async move { command.run(&server).await }).await
+        }
+        Some(Command::Federated(command)) => {
+            let target = command.target().clone();
+            oauth_admin(&target, |server| async move { command.run(&server).await }).await
+        }
         None => serve(resolve(serve_args_from_env(), mode)?).await,
     }
 }
@@ -239,6 +250,31 @@ fn state<S: Store>(store: S, tokens: Tokens, settings: &Settings) -> AppState<S>
         .with_public_url(args.public_url.as_deref())
         .with_trusted_forwarding(args.trust_forwarded_headers)
         .with_metrics(settings.mode == Mode::Lambda)
+}
+
+/// Runs an OAuth admin command on the DynamoDB table with the operator's AWS credentials.
+async fn oauth_admin<F, Fut>(target: &Target, run: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Arc<AuthServer<DynamoOAuthStore>>) -> Fut,
+    Fut: std::future::Future<Output = Result<String, AdminError>>,
+{
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let store = DynamoOAuthStore::new(aws_sdk_dynamodb::Client::new(&config), target.table.clone());
+    let wired = wire(Wiring {
+        store: Arc::new(store),
+        // Admin commands never sign: a throwaway key satisfies the wiring.
+        keys: Arc::new(SigningKeys::local(None).context("creating a key")?),
+        clock: Arc::new(SystemWallClock),
+        tenants: Arc::new(AllTenantsActive),
+        lifetime: Lifetime::default(),
+        issuer: None,
+        base_path: "/scim/v2".into(),
+        allow_loopback_http: false,
+    })
+    .context("setting up OAuth")?;
+    let out = run(wired.server).await.map_err(|e| anyhow::anyhow!(e))?;
+    println!("{out}");
+    Ok(())
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {

@@ -22,11 +22,13 @@ use serde_json::{Value, json};
 
 use super::oauth::json_response;
 use crate::auth::TokenDigest;
-use crate::oauth::clock::{parse_rfc3339, rfc3339};
+use crate::oauth::clock::parse_rfc3339;
 use crate::oauth_server::AuthServer;
-use crate::oauth_server::admin::{AdminError, FederatedInput};
+use crate::oauth_server::admin::{
+    AdminError, FederatedInput, client_json, federated_json, secret_json,
+};
 use crate::store::TenantId;
-use crate::store::oauth::{ClientRecord, FederatedRecord, OAuthStore, SecretRecord};
+use crate::store::oauth::OAuthStore;
 
 /// Largest admin request body read.
 const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -164,38 +166,6 @@ fn expiry(raw: Option<&str>) -> Result<Option<i64>, AdminError> {
             .ok_or_else(|| AdminError::Invalid("expiresAt must be an RFC 3339 timestamp".into()))
     })
     .transpose()
-}
-
-fn secret_json(s: &SecretRecord) -> Value {
-    json!({
-        "id": s.id,
-        "createdAt": rfc3339(s.created_at),
-        "expiresAt": s.expires_at.map(rfc3339),
-        "lastUsedAt": s.last_used_at.map(rfc3339),
-    })
-}
-
-fn client_json(c: &ClientRecord) -> Value {
-    json!({
-        "clientId": c.id,
-        "description": c.description,
-        "createdAt": rfc3339(c.created_at),
-        "status": if c.revoked_at.is_some() { "revoked" } else { "active" },
-        "revokedAt": c.revoked_at.map(rfc3339),
-        "lastUsedAt": c.last_used_at().map(rfc3339),
-        "secrets": c.secrets.iter().map(secret_json).collect::<Vec<_>>(),
-    })
-}
-
-fn federated_json(f: &FederatedRecord) -> Value {
-    json!({
-        "id": f.id,
-        "issuer": f.issuer,
-        "subject": f.subject,
-        "audience": f.audience,
-        "jwksUri": f.jwks_uri,
-        "createdAt": rfc3339(f.created_at),
-    })
 }
 
 #[derive(Deserialize)]

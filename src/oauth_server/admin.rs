@@ -2,8 +2,10 @@
 //! cases behind the admin routes and the command line.
 
 use secrecy::SecretString;
+use serde_json::{Value, json};
 
 use super::AuthServer;
+use crate::oauth::clock::rfc3339;
 use crate::oauth::secret::{IdKind, RandomError, generate_secret};
 use crate::store::oauth::{ClientRecord, FederatedRecord, OAuthStore, SecretRecord};
 use crate::store::{StoreError, TenantId};
@@ -331,4 +333,39 @@ impl<O: OAuthStore> AuthServer<O> {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A secret as the admin API and the CLI show it (never the secret itself).
+pub fn secret_json(s: &SecretRecord) -> Value {
+    json!({
+        "id": s.id,
+        "createdAt": rfc3339(s.created_at),
+        "expiresAt": s.expires_at.map(rfc3339),
+        "lastUsedAt": s.last_used_at.map(rfc3339),
+    })
+}
+
+/// A client as the admin API and the CLI show it.
+pub fn client_json(c: &ClientRecord) -> Value {
+    json!({
+        "clientId": c.id,
+        "description": c.description,
+        "createdAt": rfc3339(c.created_at),
+        "status": if c.revoked_at.is_some() { "revoked" } else { "active" },
+        "revokedAt": c.revoked_at.map(rfc3339),
+        "lastUsedAt": c.last_used_at().map(rfc3339),
+        "secrets": c.secrets.iter().map(secret_json).collect::<Vec<_>>(),
+    })
+}
+
+/// A federated credential as the admin API and the CLI show it.
+pub fn federated_json(f: &FederatedRecord) -> Value {
+    json!({
+        "id": f.id,
+        "issuer": f.issuer,
+        "subject": f.subject,
+        "audience": f.audience,
+        "jwksUri": f.jwks_uri,
+        "createdAt": rfc3339(f.created_at),
+    })
 }
