@@ -43,6 +43,12 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "loadgen-token-0123456789";
+/// The bearer sent: `LOADGEN_BEARER` (e.g. an OAuth access token of an attached server) or the
+/// static token spawned servers are given.
+fn bearer() -> &'static str {
+    static BEARER: OnceLock<String> = OnceLock::new();
+    BEARER.get_or_init(|| std::env::var("LOADGEN_BEARER").unwrap_or_else(|_| TOKEN.to_string()))
+}
 const BASE: &str = "/scim/v2";
 /// `userName eq "probe@contoso.com"`, URL-encoded.
 const PROBE: &str = "/Users?filter=userName%20eq%20%22probe%40contoso.com%22";
@@ -293,7 +299,7 @@ impl Conn {
                 .method(method.clone())
                 .uri(format!("{BASE}{path}"))
                 .header("host", self.addr.to_string())
-                .header("authorization", format!("Bearer {TOKEN}"))
+                .header("authorization", format!("Bearer {}", bearer()))
                 .header("accept", "application/scim+json");
             let bytes = match body {
                 Some(v) => {
