@@ -49,6 +49,12 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 const TOKEN: &str = "loadgen-token-0123456789";
+/// The bearer sent: `LOADGEN_BEARER` (e.g. an OAuth access token of an attached server) or the
+/// static token spawned servers are given.
+fn bearer() -> &'static str {
+    static BEARER: OnceLock<String> = OnceLock::new();
+    BEARER.get_or_init(|| std::env::var("LOADGEN_BEARER").unwrap_or_else(|_| TOKEN.to_string()))
+}
 const BASE: &str = "/scim/v2";
 /// The admin token a spawned server gets, for `--tenant` runs.
 const ADMIN_TOKEN: &str = "loadgen-admin-token-0123456789";
@@ -63,7 +69,7 @@ fn scope() -> (String, String) {
         .read()
         .unwrap()
         .clone()
-        .unwrap_or_else(|| (BASE.to_string(), TOKEN.to_string()))
+        .unwrap_or_else(|| (BASE.to_string(), bearer().to_string()))
 }
 /// `userName eq "probe@contoso.com"`, URL-encoded.
 const PROBE: &str = "/Users?filter=userName%20eq%20%22probe%40contoso.com%22";

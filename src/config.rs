@@ -34,6 +34,12 @@ pub enum Command {
     /// Manage tenants (customer directories) in the DynamoDB table.
     #[command(subcommand)]
     Tenant(crate::cli::TenantCommand),
+    /// Manage a tenant's OAuth clients and their secrets (Entra gallery apps).
+    #[command(subcommand)]
+    Client(crate::oauth_server::cli::ClientCommand),
+    /// Manage a tenant's federated credentials (workload identity federation).
+    #[command(subcommand)]
+    Federated(crate::oauth_server::cli::FederatedCommand),
 }
 
 /// `scim-lambda events ...`.
@@ -194,6 +200,9 @@ pub struct ServeArgs {
     /// Requests per second a tenant may send to one instance, unless its record sets its own.
     #[arg(long, env = "SCIM_TENANT_REQUESTS_PER_SECOND", default_value_t = crate::tenancy::limit::DEFAULT_REQUESTS_PER_SECOND)]
     pub tenant_requests_per_second: u32,
+    /// OAuth: signing keys, issuer, token lifetime, admin token.
+    #[command(flatten)]
+    pub oauth: Box<crate::oauth_server::settings::OAuthArgs>,
 }
 
 /// Reads a secret argument; an empty value counts as absent (fail closed, never a token that

@@ -26,6 +26,8 @@ pub mod cli;
 pub mod config;
 pub mod feed;
 pub mod http;
+pub mod oauth;
+pub mod oauth_server;
 pub mod scim;
 pub mod service;
 pub mod store;

@@ -1,31 +1,46 @@
 //! The binary: reads the configuration once, starts tracing, builds the store and the token
 //! source once, and serves the router locally or as a Lambda function.
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use aws_config::{BehaviorVersion, SdkConfig};
+use axum::Router;
 use clap::Parser;
 use scim_lambda::admin::{
     CheckOutcome, DropOutcome, check_endpoint, drop_previous_token, recount_counts, rotate_token,
     tail_events,
 };
+use scim_lambda::auth::TokenDigest;
+use scim_lambda::auth::cache::SystemClock;
+use scim_lambda::auth::signing::SigningKeys;
 use scim_lambda::auth::{SecretsManagerToken, StaticToken, generate_token};
 use scim_lambda::config::{
     Cli, Command, EventsCommand, Function, RecountArgs, ServeArgs, StoreKind, TokenCommand,
 };
 use scim_lambda::feed::wiring::{self, FeedSettings};
-use scim_lambda::http::metrics::Settings as MetricSettings;
-use std::sync::Arc;
-
-use scim_lambda::auth::TokenDigest;
-use scim_lambda::auth::cache::SystemClock;
 use scim_lambda::http::admin::AdminAuth;
+use scim_lambda::http::app_with;
+use scim_lambda::http::metrics::Settings as MetricSettings;
+use scim_lambda::http::oauth::oauth_router;
+use scim_lambda::http::oauth_admin::oauth_admin_router;
+use scim_lambda::oauth::access::Lifetime;
+use scim_lambda::oauth::clock::{SystemWallClock, WallClock};
+use scim_lambda::oauth_server::AuthServer;
+use scim_lambda::oauth_server::admin::AdminError;
+use scim_lambda::oauth_server::cli::Target;
+use scim_lambda::oauth_server::settings::{Wiring, wire};
 use scim_lambda::scim::cursor::CursorKey;
 use scim_lambda::service::Service;
 use scim_lambda::store::Store;
 use scim_lambda::store::dynamo::DynamoStore;
+use scim_lambda::store::dynamo::oauth::DynamoOAuthStore;
 use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::store::memory_oauth::MemoryOAuthStore;
+use scim_lambda::store::oauth::OAuthStore;
 use scim_lambda::tenancy::Tenancy;
-use scim_lambda::{AppState, Tokens, app};
+use scim_lambda::tenancy::status::RegistryTenantStatus;
+use scim_lambda::{AppState, Tokens};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Where the process runs, decided once from `AWS_LAMBDA_RUNTIME_API`.
@@ -81,6 +96,14 @@ async fn main() -> anyhow::Result<()> {
             let mut out = std::io::stdout();
             tail_events(&store, &tenant, after, follow, &mut out).await?;
             Ok(())
+        }
+        Some(Command::Client(command)) => {
+            let target = command.target().clone();
+            oauth_admin(&target, |server| async move { command.run(&server).await }).await
+        }
+        Some(Command::Federated(command)) => {
+            let target = command.target().clone();
+            oauth_admin(&target, |server| async move { command.run(&server).await }).await
         }
         Some(Command::Tenant(command)) => Box::pin(scim_lambda::cli::run_tenant(command)).await,
         None => Box::pin(start(serve_args_from_env(), mode)).await,
@@ -187,13 +210,15 @@ fn resolve(args: ServeArgs, mode: Mode) -> anyhow::Result<Settings> {
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let needs_aws = settings.store == StoreKind::Dynamodb
-        || matches!(settings.token, TokenSetting::SecretsManager(_));
+        || matches!(settings.token, TokenSetting::SecretsManager(_))
+        || settings.args.oauth.signing_key_secret_id.is_some();
     // Built once, before serving, so warm invocations reuse the clients and their connections.
     let aws = if needs_aws {
         Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
     } else {
         None
     };
+    let keys = signing_keys(&settings, aws.as_ref()).await?;
     let tokens = match (&settings.token, &aws) {
         (TokenSetting::SecretsManager(id), Some(config)) => Tokens::SecretsManager {
             source: SecretsManagerToken::new(aws_sdk_secretsmanager::Client::new(config), id),
@@ -226,10 +251,77 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!(e))
                     .context("starting the change feed")?;
             }
-            run(state(dynamo, tokens, &settings), &settings).await
+            let oauth_store = DynamoOAuthStore::new(
+                aws_sdk_dynamodb::Client::new(config),
+                settings.args.table.clone(),
+            );
+            serve_with(dynamo, oauth_store, tokens, keys, &settings).await
         }
-        StoreKind::Memory => run(state(MemoryStore::new(), tokens, &settings), &settings).await,
+        StoreKind::Memory => {
+            serve_with(
+                MemoryStore::new(),
+                MemoryOAuthStore::new(),
+                tokens,
+                keys,
+                &settings,
+            )
+            .await
+        }
     }
+}
+
+/// The signing keys, or `None` when OAuth is off (in Lambda without a signing-key secret).
+async fn signing_keys(
+    settings: &Settings,
+    aws: Option<&SdkConfig>,
+) -> anyhow::Result<Option<Arc<SigningKeys>>> {
+    let oauth = &settings.args.oauth;
+    let keys = match (&oauth.signing_key_secret_id, settings.mode) {
+        (Some(id), _) => {
+            let config = aws.context("the AWS configuration was not loaded for the signing key")?;
+            let client = aws_sdk_secretsmanager::Client::new(config);
+            SigningKeys::from_secrets_manager(client, id, SystemWallClock.now())
+                .await
+                .context("loading the access-token signing keys")?
+        }
+        (None, Mode::Lambda) => return Ok(None),
+        (None, Mode::Local) => SigningKeys::local(oauth.local_seed().as_deref())
+            .context("creating a local signing key")?,
+    };
+    Ok(Some(Arc::new(keys)))
+}
+
+async fn serve_with<S: Store, O: OAuthStore>(
+    store: S,
+    oauth_store: O,
+    tokens: Tokens,
+    keys: Option<Arc<SigningKeys>>,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let mut state = state(store, tokens, settings);
+    let mut public = Router::new();
+    let mut admin = Router::new();
+    if let Some(keys) = keys {
+        let oauth = &settings.args.oauth;
+        let lifetime =
+            Lifetime::new(oauth.access_token_lifetime).context("SCIM_ACCESS_TOKEN_LIFETIME")?;
+        let wired = wire(Wiring {
+            store: Arc::new(oauth_store),
+            keys,
+            clock: Arc::new(SystemWallClock),
+            // Disabling or deleting a tenant in the registry refuses its clients and tokens.
+            tenants: Arc::new(RegistryTenantStatus::new(Arc::clone(&state.service))),
+            lifetime,
+            issuer: oauth.oauth_issuer.clone(),
+            base_path: settings.args.base_path.clone(),
+            allow_loopback_http: settings.mode == Mode::Local,
+        })
+        .context("setting up OAuth")?;
+        state = state.with_access_tokens(wired.access);
+        public = oauth_router::<S, O>(Arc::clone(&wired.server));
+        admin = oauth_admin_router::<O>().with_state(wired.server);
+    }
+    run(state, public, admin, settings).await
 }
 
 fn aws_config_for_store(aws: Option<&SdkConfig>) -> anyhow::Result<&SdkConfig> {
@@ -258,6 +350,32 @@ fn state<S: Store>(store: S, tokens: Tokens, settings: &Settings) -> AppState<S>
         .with_public_url(args.public_url.as_deref())
         .with_trusted_forwarding(args.trust_forwarded_headers)
         .with_metrics(settings.metrics.clone())
+}
+
+/// Runs an OAuth admin command on the DynamoDB table with the operator's AWS credentials.
+async fn oauth_admin<F, Fut>(target: &Target, run: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Arc<AuthServer<DynamoOAuthStore>>) -> Fut,
+    Fut: std::future::Future<Output = Result<String, AdminError>>,
+{
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let store = DynamoOAuthStore::new(aws_sdk_dynamodb::Client::new(&config), target.table.clone());
+    let wired = wire(Wiring {
+        store: Arc::new(store),
+        // Admin commands never sign: a throwaway key satisfies the wiring.
+        keys: Arc::new(SigningKeys::local(None).context("creating a key")?),
+        clock: Arc::new(SystemWallClock),
+        // Admin commands issue no access token, so no tenant status is consulted.
+        tenants: Arc::new(scim_lambda::auth::liveness::AllTenantsActive),
+        lifetime: Lifetime::default(),
+        issuer: None,
+        base_path: "/scim/v2".into(),
+        allow_loopback_http: false,
+    })
+    .context("setting up OAuth")?;
+    let out = run(wired.server).await.map_err(|e| anyhow::anyhow!(e))?;
+    println!("{out}");
+    Ok(())
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
@@ -344,8 +462,14 @@ async fn purge_worker(table: &str) -> anyhow::Result<()> {
 /// Resources one purge run deletes per tenant (a few minutes of DynamoDB writes at most).
 const PURGE_BUDGET: usize = 20_000;
 
-async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Result<()> {
-    let app = app(state);
+async fn run<S: Store>(
+    state: AppState<S>,
+    public: Router<AppState<S>>,
+    admin: Router,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let state_has_oauth = state.access.is_some();
+    let app = app_with(state, public, admin);
     if settings.mode == Mode::Lambda {
         return lambda_http::run(app).await.map_err(|e| anyhow::anyhow!(e));
     }
@@ -360,6 +484,9 @@ async fn run<S: Store>(state: AppState<S>, settings: &Settings) -> anyhow::Resul
     );
     if args.admin_token.is_some() {
         println!("Admin API: http://{addr}/admin/v1 (Authorization: Bearer $SCIM_ADMIN_TOKEN)");
+    }
+    if state_has_oauth {
+        println!("OAuth token endpoint: http://{addr}/oauth2/token");
     }
     serve_local(listener, app).await
 }

@@ -97,8 +97,9 @@ async fn require_admin<S: Store>(
     next.run(request).await
 }
 
-/// The admin routes, to be nested at [`ADMIN_BASE`].
-pub fn router<S: Store>(state: AppState<S>) -> Router {
+/// The admin routes, to be nested at [`ADMIN_BASE`], with `extra` admin routes of other
+/// concerns (OAuth clients, the change feed) behind the same credential check and fallbacks.
+pub fn router<S: Store>(state: AppState<S>, extra: Router) -> Router {
     Router::new()
         .route("/tenants", get(list_tenants::<S>).post(create_tenant::<S>))
         .route(
@@ -112,10 +113,11 @@ pub fn router<S: Store>(state: AppState<S>) -> Router {
             get(list_tokens::<S>).post(create_token::<S>),
         )
         .route("/tenants/{id}/tokens/{token}", delete(revoke_token::<S>))
+        .with_state(state.clone())
+        .merge(extra)
         .method_not_allowed_fallback(|| async { AdminApiError::MethodNotAllowed })
         .fallback(|| async { AdminApiError::NoEndpoint })
-        .layer(from_fn_with_state(state.clone(), require_admin::<S>))
-        .with_state(state)
+        .layer(from_fn_with_state(state, require_admin::<S>))
 }
 
 /// A JSON object body; admin errors for everything else.

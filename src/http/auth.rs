@@ -12,6 +12,8 @@ use axum::response::IntoResponse;
 use super::error::{ApiError, RequestError};
 use super::normalize::MountPrefix;
 use super::state::AppState;
+use crate::auth::access::looks_like_jwt;
+use crate::auth::cache::Verified;
 use crate::auth::{AuthError, Principal};
 use crate::store::Store;
 
@@ -34,11 +36,24 @@ pub async fn require_bearer<S: Store>(
         Err(e) => return refused(e),
     };
     let store = state.service.store();
-    let verified = match state
-        .tenancy
-        .authenticate(store, &state.tokens, token)
-        .await
-    {
+    // An OAuth access token (a JWT) is verified in memory, without a store read; anything else
+    // is a tenant token of the registry or the single-tenant token.
+    let verified = match &state.access {
+        Some(access) if looks_like_jwt(token) => {
+            access.authenticate(token).await.map(|principal| Verified {
+                principal,
+                requests_per_second: None,
+                registered: true,
+            })
+        }
+        _ => {
+            state
+                .tenancy
+                .authenticate(store, &state.tokens, token)
+                .await
+        }
+    };
+    let verified = match verified {
         Ok(v) => v,
         Err(e) => return refused(e),
     };

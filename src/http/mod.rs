@@ -14,11 +14,13 @@ mod extract;
 mod log;
 pub mod metrics;
 mod normalize;
+pub mod oauth;
+pub mod oauth_admin;
 mod resources;
 mod response;
 mod router;
 mod state;
 
 pub use normalize::NormalizePath;
-pub use router::{App, app};
+pub use router::{App, app, app_with};
 pub use state::AppState;

@@ -17,8 +17,20 @@ pub type App = NormalizePath<Router>;
 
 /// Builds the application over `state`.
 pub fn app<S: Store>(state: AppState<S>) -> App {
+    app_with(state, Router::new(), Router::new())
+}
+
+/// Builds the application with `public_extra` routes outside the base path (the OAuth token
+/// endpoint and its metadata) and `admin_extra` routes under `/admin/v1`, behind the admin
+/// credential (OAuth clients and federated credentials).
+pub fn app_with<S: Store>(
+    state: AppState<S>,
+    public_extra: Router<AppState<S>>,
+    admin_extra: Router,
+) -> App {
     let base = state.base_path.to_string();
     let log_state = state.clone();
+    let admin_state = state.clone();
     let scim = Router::new()
         .merge(resources::router::<S>(ResourceKind::User))
         .merge(resources::router::<S>(ResourceKind::Group))
@@ -32,7 +44,8 @@ pub fn app<S: Store>(state: AppState<S>) -> App {
     let router = Router::new()
         .nest(&base, scim)
         // Outside the SCIM base path, with its own credential and error format.
-        .nest(admin::ADMIN_BASE, admin::router(state))
+        .nest(admin::ADMIN_BASE, admin::router(admin_state, admin_extra))
+        .merge(public_extra.with_state(log_state.clone()))
         .fallback(|| async { ApiError::from(ScimError::not_found("no such endpoint")) })
         .layer(from_fn_with_state(log_state, log::log_request::<S>));
     NormalizePath::new(router, &base)

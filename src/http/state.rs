@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::admin::AdminAuth;
 use super::metrics::Settings as MetricSettings;
 use crate::auth::Tokens;
+use crate::auth::access::AccessTokens;
 use crate::service::Service;
 use crate::store::Store;
 use crate::tenancy::Tenancy;
@@ -20,6 +21,8 @@ pub struct AppState<S: Store> {
     pub tenancy: Arc<Tenancy>,
     /// Who may call the admin API.
     pub admin: Arc<AdminAuth>,
+    /// OAuth access tokens, tried first for JWT-shaped bearers (`None`: OAuth is off).
+    pub access: Option<Arc<AccessTokens>>,
     /// Base path of the SCIM API, e.g. `/scim/v2` (no trailing slash).
     pub base_path: Arc<str>,
     /// Public base URL (e.g. `https://api.example.com/scim/v2`) used in `meta.location`; when
@@ -39,6 +42,7 @@ impl<S: Store> Clone for AppState<S> {
             tokens: Arc::clone(&self.tokens),
             tenancy: Arc::clone(&self.tenancy),
             admin: Arc::clone(&self.admin),
+            access: self.access.clone(),
             base_path: Arc::clone(&self.base_path),
             public_url: self.public_url.clone(),
             metrics: self.metrics.clone(),
@@ -66,11 +70,18 @@ impl<S: Store> AppState<S> {
             tokens: Arc::new(tokens),
             tenancy: Arc::new(Tenancy::default()),
             admin: Arc::new(AdminAuth::Off),
+            access: None,
             base_path: base_path.into(),
             public_url: None,
             metrics: None,
             trust_forwarded: false,
         }
+    }
+
+    /// Accepts OAuth access tokens verified by `access`.
+    pub fn with_access_tokens(mut self, access: Arc<AccessTokens>) -> Self {
+        self.access = Some(access);
+        self
     }
 
     /// Turns the per-request Embedded Metric Format line on or off.

@@ -178,8 +178,12 @@ mod tests {
         let user = find_schema(urn::USER, "https://x").unwrap();
         let text = user.to_string();
         assert!(!text.contains("null"));
-        let user_name = &user["attributes"][0];
-        assert_eq!(user_name["name"], "userName");
+        let user_name = user["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "userName")
+            .unwrap();
         assert_eq!(user_name["uniqueness"], "server");
         assert_eq!(user_name["mutability"], "readWrite");
         assert_eq!(user_name["required"], true);
@@ -191,6 +195,62 @@ mod tests {
             .unwrap();
         assert_eq!(password["returned"], "never");
         assert_eq!(password["mutability"], "writeOnly");
+    }
+
+    /// Microsoft's gallery validation looks each attribute Entra's default mappings write up by
+    /// name in `/Schemas`; one missing name fails the submission.
+    #[test]
+    fn every_attribute_entra_maps_is_listed() {
+        let names = |urn: &str| -> Vec<String> {
+            let schema = find_schema(urn, "https://x").unwrap();
+            let mut out = Vec::new();
+            for a in schema["attributes"].as_array().unwrap() {
+                let name = a["name"].as_str().unwrap();
+                out.push(name.to_string());
+                for sub in a["subAttributes"].as_array().into_iter().flatten() {
+                    out.push(format!("{name}.{}", sub["name"].as_str().unwrap()));
+                }
+            }
+            out
+        };
+        let rows: [(&str, &[&str]); 3] = [
+            (
+                urn::USER,
+                &[
+                    "userName",
+                    "externalId",
+                    "active",
+                    "displayName",
+                    "name.givenName",
+                    "name.familyName",
+                    "name.formatted",
+                    "title",
+                    "emails.value",
+                    "emails.type",
+                    "emails.primary",
+                    "phoneNumbers.value",
+                    "phoneNumbers.type",
+                    "addresses.streetAddress",
+                    "addresses.postalCode",
+                    "addresses.formatted",
+                    "addresses.type",
+                    "preferredLanguage",
+                    "nickName",
+                    "roles.value",
+                ],
+            ),
+            (
+                urn::ENTERPRISE_USER,
+                &["employeeNumber", "department", "manager.value"],
+            ),
+            (urn::GROUP, &["displayName", "externalId", "members.value"]),
+        ];
+        for (urn, wanted) in rows {
+            let listed = names(urn);
+            for w in wanted {
+                assert!(listed.iter().any(|l| l == w), "{urn} lacks {w}");
+            }
+        }
     }
 
     #[test]

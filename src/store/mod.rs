@@ -13,6 +13,8 @@ pub mod dynamo;
 pub mod feed;
 pub mod limits;
 pub mod memory;
+pub mod memory_oauth;
+pub mod oauth;
 pub mod registry;
 pub mod webhooks;
 

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod limit;
 pub mod purge;
+pub mod status;
 pub mod views;
 
 use std::collections::HashMap;

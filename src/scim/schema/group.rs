@@ -1,6 +1,6 @@
 //! The core Group schema (RFC 7643 §4.2 and §8.7.1).
 
-use super::{Attribute, Mutability, Schema, Uniqueness};
+use super::{Attribute, EXTERNAL_ID, Mutability, Schema, Uniqueness};
 use crate::scim::urn;
 
 /// `urn:ietf:params:scim:schemas:core:2.0:Group`.
@@ -12,6 +12,7 @@ pub static GROUP_SCHEMA: Schema = Schema {
 };
 
 static GROUP_ATTRIBUTES: &[Attribute] = &[
+    EXTERNAL_ID,
     // RFC 7643 leaves displayName non-unique; Entra matches groups by it, so a duplicate would
     // make its lookup ambiguous (`...MultipleEntriesInResponse`): this server enforces it.
     Attribute::string("displayName", "A human-readable name for the Group.")

@@ -298,6 +298,15 @@ pub(crate) const fn multi_valued_subs(
     ]
 }
 
+/// `externalId` (RFC 7643 §3.1): common to every resource, and also listed in the User and
+/// Group schemas because Microsoft's gallery validation looks every attribute Entra maps up by
+/// name in `/Schemas`, where common attributes are otherwise absent.
+pub(crate) const EXTERNAL_ID: Attribute = Attribute::string(
+    "externalId",
+    "An identifier for the resource as defined by the provisioning client.",
+)
+.case_exact();
+
 /// Attributes every resource carries (RFC 7643 §3.1). They are not part of any schema's
 /// `/Schemas` listing but paths, filters and projection resolve them.
 pub static COMMON_ATTRIBUTES: &[Attribute] = &[
@@ -309,11 +318,7 @@ pub static COMMON_ATTRIBUTES: &[Attribute] = &[
     .mutability(Mutability::ReadOnly)
     .returned(Returned::Always)
     .uniqueness(Uniqueness::Server),
-    Attribute::string(
-        "externalId",
-        "An identifier for the resource as defined by the provisioning client.",
-    )
-    .case_exact(),
+    EXTERNAL_ID,
     Attribute::complex("meta", META_SUBS, "Resource metadata.").mutability(Mutability::ReadOnly),
 ];
 

@@ -1,6 +1,6 @@
 //! The core User schema (RFC 7643 §4.1 and §8.7.1).
 
-use super::{Attribute, Mutability, Returned, Schema, Uniqueness, multi_valued_subs};
+use super::{Attribute, EXTERNAL_ID, Mutability, Returned, Schema, Uniqueness, multi_valued_subs};
 use crate::scim::urn;
 
 /// `urn:ietf:params:scim:schemas:core:2.0:User`.
@@ -12,6 +12,7 @@ pub static USER_SCHEMA: Schema = Schema {
 };
 
 static USER_ATTRIBUTES: &[Attribute] = &[
+    EXTERNAL_ID,
     Attribute::string(
         "userName",
         "Unique identifier for the User, typically used by the user to directly authenticate.",

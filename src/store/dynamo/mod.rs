@@ -15,6 +15,7 @@ mod feed;
 pub mod items;
 pub mod keys;
 mod membership;
+pub mod oauth;
 mod pending;
 mod query;
 mod registry;
