@@ -42,29 +42,43 @@ def _patch_transaction_snapshots() -> None:
         # Safe only because the server is single-threaded: the module attribute is swapped
         # for the duration of one request.
         dynamodb_models.copy = _CopyEachObjectOnce()
+        _SNAPSHOTS.clear()
         try:
             original(self, transact_items)
+        except Exception:
+            # Rolled back: the shards drop what this transaction appended.
+            for shard, count in _SNAPSHOTS.values():
+                del shard.items[count:]
+            raise
         finally:
             dynamodb_models.copy = copy
+            _SNAPSHOTS.clear()
 
     backend.transact_write_items = transact_write_items
 
 
 def _patch_stream_snapshots() -> None:
-    """A table's stream keeps every record since the table was created, and each transaction's
-    rollback snapshot deep-copied all of them: a table's thousandth transaction copied a thousand
-    stream records. The records never change once written, so a snapshot needs only a new list
-    of the same records, which restores exactly what a rolled-back transaction appended.
+    """Keeps a table's stream whole across rolled-back transactions.
+
+    A transaction snapshots each table it touches and, when it fails, puts the snapshot back.
+    The stream shard inside the snapshot was a copy, so a reader's shard iterator (which holds
+    the shard object) kept reading the discarded original: it saw the records of the write that
+    was rolled back and none of the writes after it. The shard now stays the same object and a
+    rollback only cuts off the records the failed transaction appended. (It is also cheap: the
+    copy used to hold every record since the table was created.)
     """
     from moto.dynamodb.models.table import StreamShard
 
     def __deepcopy__(self: Any, memo: Any) -> Any:
-        clone = copy.copy(self)
-        clone.items = list(self.items)
-        memo[id(self)] = clone
-        return clone
+        _SNAPSHOTS.setdefault(id(self), (self, len(self.items)))
+        memo[id(self)] = self
+        return self
 
     StreamShard.__deepcopy__ = __deepcopy__
+
+
+# Stream shards snapshotted by the transaction being served: id -> (shard, record count).
+_SNAPSHOTS: dict[int, Any] = {}
 
 
 def main() -> None:

@@ -478,16 +478,23 @@ async fn run<S: Store>(
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let addr = listener.local_addr()?;
-    println!(
-        "SCIM endpoint (Tenant URL): http://{addr}{}",
+    // One write: a reader that stops after the first line cannot make a later line fail.
+    let mut banner = format!(
+        "SCIM endpoint (Tenant URL): http://{addr}{}\n",
         args.base_path.trim_end_matches('/')
     );
     if args.admin_token.is_some() {
-        println!("Admin API: http://{addr}/admin/v1 (Authorization: Bearer $SCIM_ADMIN_TOKEN)");
+        banner.push_str(&format!(
+            "Admin API: http://{addr}/admin/v1 (Authorization: Bearer $SCIM_ADMIN_TOKEN)\n"
+        ));
     }
     if state_has_oauth {
-        println!("OAuth token endpoint: http://{addr}/oauth2/token");
+        banner.push_str(&format!(
+            "OAuth token endpoint: http://{addr}/oauth2/token\n"
+        ));
     }
+    print!("{banner}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     serve_local(listener, app).await
 }
 

@@ -84,6 +84,69 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
         )
         .await
         .unwrap();
+    // A group's membership changes are events with their member delta; a no-op PATCH (a
+    // member added again) and a refused one (a member that does not exist) are none.
+    let group = service
+        .create(
+            &tenant,
+            ResourceKind::Group,
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ops"}),
+        )
+        .await
+        .unwrap();
+    let add = |id: &str| {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]})
+    };
+    let none = Projection::default();
+    service
+        .patch(
+            &tenant,
+            ResourceKind::Group,
+            &group.id,
+            &add(&created.id),
+            None,
+            &none,
+        )
+        .await
+        .unwrap();
+    service
+        .patch(
+            &tenant,
+            ResourceKind::Group,
+            &group.id,
+            &add(&created.id),
+            None,
+            &none,
+        )
+        .await
+        .unwrap();
+    let missing = "00000000-0000-4000-8000-00000000dead";
+    assert!(
+        service
+            .patch(
+                &tenant,
+                ResourceKind::Group,
+                &group.id,
+                &add(missing),
+                None,
+                &none
+            )
+            .await
+            .is_err()
+    );
+    if std::env::var_os("FEED_DEBUG").is_some() {
+        let g = service
+            .get(
+                &tenant,
+                ResourceKind::Group,
+                &group.id,
+                &Projection::default(),
+            )
+            .await
+            .unwrap();
+        eprintln!("GROUP v{} members {:?}", g.version, g.members);
+    }
     service
         .delete(&tenant, ResourceKind::User, &created.id, None)
         .await
@@ -104,16 +167,41 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
                     .to_string()
             })
             .collect();
-        if types.len() >= 3 && push.0.lock().unwrap().len() >= 3 {
+        if types.len() >= 5 && push.0.lock().unwrap().len() >= 5 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    if std::env::var_os("FEED_DEBUG").is_some() {
+        let now = scim_lambda::feed::queue::now_ms() / 1000;
+        for e in store.events(&tenant, 0, 100, now).await.unwrap().events {
+            eprintln!("{}", e.doc);
+        }
     }
     if follower.is_finished() {
         panic!("the stream reader stopped: {:?}", follower.await);
     }
     follower.abort();
-    assert_eq!(types, ["user.created", "user.deactivated", "user.deleted"]);
+    assert_eq!(
+        types,
+        [
+            "user.created",
+            "user.deactivated",
+            "group.created",
+            "group.members_added",
+            "user.deleted"
+        ]
+    );
+    let page = store
+        .events(&tenant, 3, 1, scim_lambda::feed::queue::now_ms() / 1000)
+        .await
+        .unwrap();
+    let added: Value = serde_json::from_str(&page.events[0].doc).unwrap();
+    assert_eq!(
+        added["events"]["urn:ietf:params:scim:event:prov:patch:full"]["members"]["added"],
+        json!([created.id])
+    );
+    assert_eq!(added["version"], "W/\"2\"");
     let pushed: Vec<(u64, String)> = push
         .0
         .lock()
@@ -141,14 +229,11 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
             .iter()
             .map(|e| e["seq"].as_u64().unwrap())
             .collect::<Vec<_>>(),
-        [1, 2, 3]
+        [1, 2, 3, 4, 5]
     );
     assert_eq!(
-        pushed,
-        [
-            (1, "user.created".to_string()),
-            (2, "user.deactivated".to_string()),
-            (3, "user.deleted".to_string())
-        ]
+        pushed.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
     );
+    assert_eq!(pushed[1].1, "user.deactivated");
 }

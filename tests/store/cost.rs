@@ -150,15 +150,40 @@ async fn each_operation_costs_the_documented_calls() {
         "BatchGetItem=1 PutItem=1 UpdateItem=1 TransactWriteItems=2",
     );
 
-    // A member-only change (PATCH add/remove) bumps the version in its transaction and reads
-    // the group back for the answer.
+    // A member-only change (PATCH add/remove) first reads which of the named ids are members
+    // (one consistent BatchGetItem): re-adding a member changes nothing, writes nothing and
+    // keeps the version.
     let (r, c) = cost(
         &s,
         s.update_members(&t, &g.id, &add(&members[..1]), None, "2026-01-01T00:00:00Z"),
     )
     .await;
+    assert_eq!(r.unwrap().version, 3);
+    row(
+        "member-only re-add of a member",
+        c,
+        "GetItem=1 BatchGetItem=1",
+    );
+    // A real change bumps the version in its transaction and reads the group back.
+    let newcomer = user("newcomer");
+    s.create(&t, User, &newcomer.clone(), &[]).await.unwrap();
+    let (r, c) = cost(
+        &s,
+        s.update_members(
+            &t,
+            &g.id,
+            &add(std::slice::from_ref(&newcomer.id)),
+            None,
+            "2026-01-01T00:00:00Z",
+        ),
+    )
+    .await;
     assert_eq!(r.unwrap().version, 4);
-    row("member-only add of 1", c, "GetItem=1 TransactWriteItems=1");
+    row(
+        "member-only add of 1",
+        c,
+        "GetItem=1 BatchGetItem=1 TransactWriteItems=1",
+    );
     let g3 = s.get(&t, Group, &g.id).await.unwrap().unwrap();
 
     let g4 = next(&g3, "displayName", json!("cost group"));

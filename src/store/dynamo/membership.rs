@@ -111,6 +111,37 @@ impl DynamoStore {
         modified: &str,
     ) -> StoreResult<Record> {
         limits::check_members(change.add.len(), change)?;
+        // Adding a current member or removing a non-member changes nothing: such a request
+        // writes nothing and keeps the version (and so yields no change in the feed).
+        let effective;
+        let change = if change.clear {
+            change
+        } else {
+            let named: Vec<String> = change.add.iter().chain(&change.remove).cloned().collect();
+            let present = self.present_members(tenant, group_id, &named).await?;
+            effective = MemberChange {
+                clear: false,
+                add: change
+                    .add
+                    .iter()
+                    .filter(|id| !present.contains(*id))
+                    .cloned()
+                    .collect(),
+                remove: change
+                    .remove
+                    .iter()
+                    .filter(|id| present.contains(*id))
+                    .cloned()
+                    .collect(),
+            };
+            &effective
+        };
+        if change.is_empty() {
+            return self
+                .get_record(tenant, ResourceKind::Group, group_id)
+                .await?
+                .ok_or(StoreError::NotFound);
+        }
         let delta = Delta::of(change);
         for _ in 0..MEMBER_ROUNDS {
             let planned = self.plan_small(tenant, group_id, &delta, 1).await?;

@@ -247,18 +247,55 @@ impl DynamoStore {
         tenant: &TenantId,
         ids: &[String],
     ) -> StoreResult<()> {
+        let keys_of = ids
+            .iter()
+            .map(|id| resource_key(tenant, ResourceKind::User, id))
+            .collect();
         let mut found: BTreeSet<String> = BTreeSet::new();
-        for batch in ids.chunks(BATCH_GET_MAX) {
-            let keys_of: Vec<Item> = batch
-                .iter()
-                .map(|id| resource_key(tenant, ResourceKind::User, id))
-                .collect();
+        for item in self.consistent_batch_get(keys_of, keys::ID).await? {
+            found.insert(item.string(keys::ID)?.to_string());
+        }
+        match ids.iter().find(|id| !found.contains(*id)) {
+            Some(id) => Err(StoreError::MissingMember { id: id.clone() }),
+            None => Ok(()),
+        }
+    }
+
+    /// Which of `ids` are members of the group now (consistent reads of their member items).
+    pub(super) async fn present_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        ids: &[String],
+    ) -> StoreResult<BTreeSet<String>> {
+        let keys_of = ids
+            .iter()
+            .map(|id| super::items::member_key(tenant, group_id, id))
+            .collect();
+        let mut present = BTreeSet::new();
+        for item in self.consistent_batch_get(keys_of, keys::SK).await? {
+            if let Some(id) = item.string(keys::SK)?.strip_prefix(keys::MEMBER_PREFIX) {
+                present.insert(id.to_string());
+            }
+        }
+        Ok(present)
+    }
+
+    /// Reads `keys_of` with consistent `BatchGetItem`s, projecting `attribute`, re-sending
+    /// unprocessed keys with backoff.
+    async fn consistent_batch_get(
+        &self,
+        keys_of: Vec<Item>,
+        attribute: &str,
+    ) -> StoreResult<Vec<Item>> {
+        let mut found = Vec::new();
+        for batch in keys_of.chunks(BATCH_GET_MAX) {
             let mut pending = Some(
                 KeysAndAttributes::builder()
-                    .set_keys(Some(keys_of))
+                    .set_keys(Some(batch.to_vec()))
                     .consistent_read(true)
-                    .projection_expression("#id")
-                    .expression_attribute_names("#id", keys::ID)
+                    .projection_expression("#a")
+                    .expression_attribute_names("#a", attribute)
                     .build()
                     .map_err(build_error)?,
             );
@@ -281,23 +318,18 @@ impl DynamoStore {
                     .send()
                     .await
                     .map_err(translate)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    found.insert(item.string(keys::ID)?.to_string());
-                }
+                found.extend(
+                    out.responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
                 pending = out
                     .unprocessed_keys
                     .and_then(|mut u| u.remove(&self.table))
                     .filter(|k| !k.keys.is_empty());
             }
         }
-        match ids.iter().find(|id| !found.contains(*id)) {
-            Some(id) => Err(StoreError::MissingMember { id: id.clone() }),
-            None => Ok(()),
-        }
+        Ok(found)
     }
 }
 

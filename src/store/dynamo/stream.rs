@@ -2,12 +2,17 @@
 //! is the one that says what the write was.
 //!
 //! Pure: a stream record (the JSON Lambda receives, or the Streams API's record in the same
-//! shape) goes in, a [`Decoded`] comes out. One record of a resource item is one change: its
-//! new image carries the write's kind ([`CHANGE`]) and, for groups, the member ids the write
-//! added and removed ([`ADDED`], [`REMOVED`]); the changed attribute names and an `active`
-//! flip come from comparing the old and new documents. Membership items, guards, counters and
-//! checkpoints are bookkeeping of a change already described by its resource item, and are
-//! ignored; the feed's own event items are returned so the same function can push them.
+//! shape) goes in, a [`Decoded`] comes out. Per accepted request the store writes exactly one
+//! record of the resource item whose version moves by one (`docs/dynamodb.md`, "What a stream
+//! handler can rely on"): that record is the change. For a group its new image carries the
+//! request's member delta (`change`: `{req, add, remove, clear}`); the changed attribute names
+//! and an `active` flip come from comparing the old and new documents. Records whose version
+//! does not move (a large member change finishing), membership items, guards, counters and
+//! checkpoints are bookkeeping of a change already described, and are ignored; the feed's own
+//! event items are returned so the same function can push them.
+//!
+//! A MODIFY is reported as a PATCH: the table does not record whether a replace came from PUT
+//! or PATCH, and both carry the changed attribute names.
 
 use serde_json::Value;
 
@@ -17,14 +22,6 @@ use crate::change::{
 };
 use crate::scim::schema::ResourceKind;
 use crate::store::TenantId;
-
-/// Attribute on a resource item: the kind of the write that produced this version
-/// (`create`, `put`, `patch`).
-pub const CHANGE: &str = "chg";
-/// Attribute on a group item: member ids the write that produced this version added.
-pub const ADDED: &str = "chg_add";
-/// Attribute on a group item: member ids the write that produced this version removed.
-pub const REMOVED: &str = "chg_rem";
 
 /// Decodes one stream record.
 ///
@@ -74,25 +71,49 @@ pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
     let (change, before, after) = match name {
         "INSERT" => (ChangeKind::Created, Value::Null, doc_of(new)?),
         "MODIFY" => {
-            let kind = new
-                .and_then(|i| string(i, CHANGE))
-                .and_then(ChangeKind::parse)
-                .unwrap_or(ChangeKind::Patched);
-            (kind, doc_of(old)?, doc_of(new)?)
+            // Only the record whose version moved is the change; the others are bookkeeping.
+            let moved = matches!(
+                (version_of(old), version_of(new)),
+                (Some(o), Some(n)) if n == o + 1
+            );
+            if !moved {
+                return Ok(Decoded::Ignored);
+            }
+            (ChangeKind::Patched, doc_of(old)?, doc_of(new)?)
         }
         "REMOVE" => (ChangeKind::Deleted, doc_of(old)?, Value::Null),
         _ => return Err(MalformedRecord::new("eventName")),
     };
-    let (added, removed) = match change {
-        ChangeKind::Deleted => (Vec::new(), Vec::new()),
-        _ => (
-            new.map(|i| strings(i, ADDED)).unwrap_or_default(),
-            new.map(|i| strings(i, REMOVED)).unwrap_or_default(),
-        ),
+    let (added, removed) = match (change, new.and_then(|i| i.get(keys::CHANGE))) {
+        (ChangeKind::Deleted, _) | (_, None) => (Vec::new(), Vec::new()),
+        (_, Some(delta)) => {
+            let delta = delta.get("M").ok_or(MalformedRecord::new("change"))?;
+            (strings(delta, "add"), strings(delta, "remove"))
+        }
     };
     let attributes = match change {
         ChangeKind::Deleted => Vec::new(),
         _ => changed_attributes(&before, &after),
+    };
+    // A replace-all (`clear`) removes every member not added; the removed ids are not listed on
+    // the item, so the event names the attribute as changed.
+    let cleared = new
+        .and_then(|i| i.get(keys::CHANGE))
+        .and_then(|c| c.pointer("/M/clear/BOOL"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let attributes = if cleared && change != ChangeKind::Created {
+        let mut a = attributes;
+        a.push(
+            crate::scim::schema::Relation::Members
+                .attribute()
+                .to_string(),
+        );
+        a.sort();
+        a.dedup();
+        a
+    } else {
+        attributes
     };
     let active = match (change, kind.descriptor().relation) {
         (ChangeKind::Replaced | ChangeKind::Patched, crate::scim::schema::Relation::MemberOf) => {
@@ -228,7 +249,7 @@ mod tests {
                 Some(user(
                     1,
                     json!({"userName": "a", "externalId": "x1"}),
-                    json!({"chg": {"S": "create"}}),
+                    json!({}),
                 )),
             ))
             .unwrap(),
@@ -250,7 +271,7 @@ mod tests {
                 Some(user(
                     2,
                     json!({"userName": "a", "active": false}),
-                    json!({"chg": {"S": "patch"}}),
+                    json!({}),
                 )),
             ))
             .unwrap(),
@@ -269,15 +290,26 @@ mod tests {
                 "T#t_a#USER#u1",
                 "USER",
                 Some(user(2, json!({"userName": "a"}), json!({}))),
-                Some(user(
-                    3,
-                    json!({"userName": "b"}),
-                    json!({"chg": {"S": "put"}}),
-                )),
+                Some(user(3, json!({"userName": "b"}), json!({}))),
             ))
             .unwrap(),
         );
-        assert_eq!(replaced.change, ChangeKind::Replaced);
+        assert_eq!(
+            replaced.change,
+            ChangeKind::Patched,
+            "the table does not tell PUT apart"
+        );
+        assert_eq!(replaced.attributes, ["userName"]);
+        // A record whose version did not move is bookkeeping.
+        let settled = decode(&record(
+            "MODIFY",
+            "T#t_a#USER#u1",
+            "USER",
+            Some(user(3, json!({"userName": "b"}), json!({}))),
+            Some(user(3, json!({"userName": "b"}), json!({}))),
+        ))
+        .unwrap();
+        assert_eq!(settled, Decoded::Ignored);
 
         let deleted = change(
             decode(&record(
@@ -319,8 +351,8 @@ mod tests {
                 "MODIFY",
                 "T#t_a#GROUP#g1",
                 "GROUP",
-                Some(group(4, json!({"chg_add": {"SS": ["old"]}}))),
-                Some(group(5, json!({"chg": {"S": "patch"}, "chg_add": {"SS": ["u2", "u1"]}, "chg_rem": {"L": [{"S": "u9"}]}}))),
+                Some(group(4, json!({"change": {"M": {"add": {"L": [{"S": "old"}]}}}}))),
+                Some(group(5, json!({"change": {"M": {"req": {"S": "r1"}, "add": {"L": [{"S": "u2"}, {"S": "u1"}]}, "remove": {"L": [{"S": "u9"}]}, "clear": {"BOOL": false}}}}))),
             ))
             .unwrap(),
         );
