@@ -258,14 +258,12 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
             serve_with(dynamo, oauth_store, tokens, keys, &settings).await
         }
         StoreKind::Memory => {
-            serve_with(
-                MemoryStore::new(),
-                MemoryOAuthStore::new(),
-                tokens,
-                keys,
-                &settings,
-            )
-            .await
+            let memory = MemoryStore::new();
+            if let Some(attached) = memory.attach_feed() {
+                wiring::spawn_memory(attached, &feed_settings(&settings.args))
+                    .context("starting the change feed")?;
+            }
+            serve_with(memory, MemoryOAuthStore::new(), tokens, keys, &settings).await
         }
     }
 }

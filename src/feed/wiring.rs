@@ -82,6 +82,56 @@ pub async fn delivery_function(
     run_deliveries(transport, store(config, table), queue).await
 }
 
+/// A local server on the embedded store: runs the pipeline on the store's in-process stream
+/// and works webhook deliveries in process (loopback receivers allowed).
+///
+/// # Errors
+/// When the root certificates cannot be loaded.
+pub fn spawn_memory(
+    attached: crate::store::memory::AttachedFeed,
+    settings: &FeedSettings,
+) -> std::io::Result<()> {
+    let queue = Arc::new(LocalQueue::new());
+    let push = WebhookPush::new(Arc::clone(&attached.webhooks), Arc::clone(&queue));
+    let pipeline = Pipeline::new(attached.feed, push, settings.retention_secs);
+    let mut stream = attached.stream;
+    tokio::spawn(async move {
+        let mut position: u64 = 0;
+        let mut batch = Vec::new();
+        while let Some(first) = stream.recv().await {
+            batch.push(first);
+            while batch.len() < 100 {
+                match stream.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let records: Vec<_> = batch
+                .drain(..)
+                .map(|d| {
+                    position += 1;
+                    (position.to_string(), Ok(d))
+                })
+                .collect();
+            // The embedded feed cannot fail to append; a failed push is retried like a
+            // stream batch would be.
+            let mut from = 0;
+            while let Some(failed) = pipeline
+                .process(&records[from..], super::queue::now_ms() / 1000)
+                .await
+            {
+                from = records
+                    .iter()
+                    .position(|(id, _)| *id == failed)
+                    .unwrap_or(from);
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    });
+    tokio::spawn(queue.run(Https::new(UrlPolicy::Local)?, attached.webhooks));
+    Ok(())
+}
+
 /// A local server on DynamoDB: follows the table's stream and works webhook deliveries in
 /// process, with loopback receivers allowed. Runs until the process ends.
 ///

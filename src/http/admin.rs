@@ -113,6 +113,12 @@ pub fn router<S: Store>(state: AppState<S>, extra: Router) -> Router {
             get(list_tokens::<S>).post(create_token::<S>),
         )
         .route("/tenants/{id}/tokens/{token}", delete(revoke_token::<S>))
+        .route("/tenants/{id}/events", get(tenant_events::<S>))
+        .route(
+            "/webhooks",
+            get(list_webhooks::<S>).post(create_webhook::<S>),
+        )
+        .route("/webhooks/{id}", delete(delete_webhook::<S>))
         .with_state(state.clone())
         .merge(extra)
         .method_not_allowed_fallback(|| async { AdminApiError::MethodNotAllowed })
@@ -344,4 +350,176 @@ async fn revoke_token<S: Store>(
     let token = path_id(&ids, "token")?;
     admin(&state, &base).revoke_token(&id, &token).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A service failure in the admin API's words.
+fn service_error(e: crate::service::Error) -> AdminApiError {
+    use crate::service::Error as S;
+    use crate::tenancy::admin::AdminError as A;
+    match e {
+        S::Scim(e) => AdminApiError::Invalid(e.detail),
+        S::Unavailable(e) => AdminApiError::Admin(A::Unavailable(e)),
+        other => AdminApiError::Admin(A::Internal(Box::new(other))),
+    }
+}
+
+/// `GET /admin/v1/tenants/{id}/events?after=&limit=`: one page of the tenant's change feed,
+/// in `seq` order; `next` is the `after` of the following page.
+async fn tenant_events<S: Store>(
+    State(state): State<AppState<S>>,
+    ids: Ids,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Result<Response, AdminApiError> {
+    let id = tenant_id(&path_id(&ids, "id")?)?;
+    if id != crate::store::TenantId::default() {
+        let known = crate::store::registry::Registry::tenant(state.service.store(), &id)
+            .await
+            .map_err(|e| service_error(e.into()))?;
+        if known.is_none() {
+            return Err(AdminApiError::Admin(
+                crate::tenancy::admin::AdminError::NotFound("tenant"),
+            ));
+        }
+    }
+    let (mut after, mut limit) = (0u64, 100usize);
+    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "after" if v.is_empty() => {}
+            "after" => {
+                after = v.parse().map_err(|_| {
+                    AdminApiError::Invalid("after must be the next of an earlier page".into())
+                })?;
+            }
+            "limit" => {
+                limit = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=crate::store::feed::MAX_PAGE).contains(n))
+                    .ok_or_else(|| {
+                        AdminApiError::Invalid(format!(
+                            "limit must be 1 to {}",
+                            crate::store::feed::MAX_PAGE
+                        ))
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    let page = state
+        .service
+        .events(&id, after, limit)
+        .await
+        .map_err(service_error)?;
+    let events: Vec<Value> = page
+        .events
+        .iter()
+        .filter_map(|e| serde_json::from_str(&e.doc).ok())
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({"events": events, "next": page.next.to_string()}),
+    ))
+}
+
+fn webhook_view(e: &crate::store::webhooks::Endpoint) -> Value {
+    serde_json::json!({
+        "id": e.id,
+        "url": e.url,
+        "tenants": e.tenants.as_ref().map(|t| t.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+        "types": e.types,
+        "createdAt": e.created_at,
+    })
+}
+
+/// `POST /admin/v1/webhooks`: registers an endpoint; its signing secret is shown only here.
+async fn create_webhook<S: Store>(
+    State(state): State<AppState<S>>,
+    body: AdminJson,
+) -> Result<Response, AdminApiError> {
+    body.only(&["url", "tenants", "types"])?;
+    let url = body
+        .string("url")?
+        .ok_or_else(|| AdminApiError::Invalid("url is required".into()))?
+        .to_string();
+    let list = |field: &str| -> Result<Option<Vec<String>>, AdminApiError> {
+        match body.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| {
+                    i.as_str().map(str::to_string).ok_or_else(|| {
+                        AdminApiError::Invalid(format!("{field} must be an array of strings"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(AdminApiError::Invalid(format!(
+                "{field} must be an array of strings"
+            ))),
+        }
+    };
+    let tenants = list("tenants")?
+        .map(|ts| {
+            ts.iter()
+                .map(|t| tenant_id(t))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()?;
+    // In Lambda (IAM) endpoints must be public https; a local server also takes loopback http.
+    let policy = match state.admin.as_ref() {
+        AdminAuth::Iam => crate::feed::UrlPolicy::Deployed,
+        _ => crate::feed::UrlPolicy::Local,
+    };
+    let (endpoint, secret) = state
+        .service
+        .register_webhook(
+            crate::service::NewEndpoint {
+                url,
+                tenants,
+                types: list("types")?,
+            },
+            policy,
+        )
+        .await
+        .map_err(service_error)?;
+    let mut view = webhook_view(&endpoint);
+    view["secret"] = secrecy::ExposeSecret::expose_secret(&secret.expose()).into();
+    let mut response = json_response(StatusCode::CREATED, &view);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+/// `GET /admin/v1/webhooks`: every endpoint, without secrets.
+async fn list_webhooks<S: Store>(
+    State(state): State<AppState<S>>,
+) -> Result<Response, AdminApiError> {
+    let endpoints = state.service.webhooks().await.map_err(service_error)?;
+    let views: Vec<Value> = endpoints.iter().map(webhook_view).collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::json!({ "webhooks": views }),
+    ))
+}
+
+/// `DELETE /admin/v1/webhooks/{id}`.
+async fn delete_webhook<S: Store>(
+    State(state): State<AppState<S>>,
+    ids: Ids,
+) -> Result<Response, AdminApiError> {
+    let id = path_id(&ids, "id")?;
+    if state
+        .service
+        .delete_webhook(&id)
+        .await
+        .map_err(service_error)?
+    {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(AdminApiError::Admin(
+            crate::tenancy::admin::AdminError::NotFound("webhook"),
+        ))
+    }
 }

@@ -7,8 +7,8 @@ use time::format_description::well_known::Rfc3339;
 use super::{Result, Service};
 use crate::feed::{TYPES, UrlPolicy, WebhookSecret, check_url};
 use crate::scim::error::Error as ScimError;
-use crate::store::feed::{FeedPage, FeedStore, MAX_PAGE};
-use crate::store::webhooks::{Endpoint, WebhookStore};
+use crate::store::feed::{FeedPage, MAX_PAGE};
+use crate::store::webhooks::Endpoint;
 use crate::store::{Store, TenantId};
 
 /// What the vendor asks to register.
@@ -22,7 +22,7 @@ pub struct NewEndpoint {
     pub types: Option<Vec<String>>,
 }
 
-impl<S: Store + FeedStore + WebhookStore> Service<S> {
+impl<S: Store> Service<S> {
     /// One page of `tenant`'s feed after position `after` (at most `limit`, capped).
     ///
     /// # Errors

@@ -283,7 +283,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The persistence interface both stores implement.
 ///
 /// Methods return `Send` futures so the service can be used from any Tokio task.
-pub trait Store: registry::Registry + Send + Sync + 'static {
+pub trait Store:
+    registry::Registry + feed::FeedStore + webhooks::WebhookStore + Send + Sync + 'static
+{
     /// Creates a resource (and, for a group, its initial members) atomically.
     ///
     /// A create whose backend request is re-sent after its answer was lost (the DynamoDB

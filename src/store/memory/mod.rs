@@ -18,7 +18,10 @@
 //! that names a single id holds it inline instead of in a one-element `BTreeSet`. A stored
 //! Entra user costs about 1.3 KiB instead of about 6 KiB.
 
+mod feed;
 mod registry;
+
+pub use feed::{AttachedFeed, EmittingFeed};
 mod tables;
 
 use std::collections::HashMap;
@@ -31,6 +34,7 @@ use super::{
     Broken, Call, Calls, Deleted, Lookup, MemberChange, Members, Page, PageRequest, Query, Record,
     Store, StoreError, StoreResult, TenantId, page_of, stamp_meta,
 };
+use crate::change::ChangeKind;
 use crate::scim::filter::{self, Work};
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
@@ -44,6 +48,7 @@ pub struct MemoryStore {
     tenants: RwLock<HashMap<TenantId, Tenant>>,
     calls: Calls,
     registry: registry::RegistryState,
+    feed_out: feed::FeedOut,
 }
 
 impl MemoryStore {
@@ -98,8 +103,25 @@ impl Store for MemoryStore {
         let table = t.table_mut(kind);
         table.index(&id, &stored.keys);
         table.records.insert(Arc::clone(&id), Arc::new(stored));
-        if kind == ResourceKind::Group {
-            t.apply_members(&id, &MemberChange::default(), add);
+        let mut added = Vec::new();
+        if kind.has_members() {
+            added = t.apply_members(&id, &MemberChange::default(), add).0;
+        }
+        if self.feed_attached() {
+            let initial = MemberChange {
+                add: added,
+                ..MemberChange::default()
+            };
+            self.emit(feed::change_of(
+                tenant,
+                kind,
+                &record.id,
+                ChangeKind::Created,
+                None,
+                Some((&record.doc, record.version)),
+                &initial,
+                Vec::new(),
+            ));
         }
         Ok(())
     }
@@ -156,6 +178,11 @@ impl Store for MemoryStore {
                 });
             }
             let add = t.check_members(&members.add)?;
+            let before = if self.feed_attached() {
+                Some((current.doc()?, current.version))
+            } else {
+                None
+            };
             let table = t.table_mut(kind);
             let id = table.shared_id(&record.id);
             if let Some(old) = table.records.remove(record.id.as_str()) {
@@ -163,8 +190,27 @@ impl Store for MemoryStore {
             }
             table.index(&id, &stored.keys);
             table.records.insert(Arc::clone(&id), Arc::new(stored));
-            if kind == ResourceKind::Group && !members.is_empty() {
-                t.apply_members(&id, members, add);
+            let (added, removed) = if kind.has_members() && !members.is_empty() {
+                t.apply_members(&id, members, add)
+            } else {
+                (Vec::new(), Vec::new())
+            };
+            if let Some((doc, version)) = &before {
+                let applied = MemberChange {
+                    clear: members.clear,
+                    add: added,
+                    remove: Vec::new(),
+                };
+                self.emit(feed::change_of(
+                    tenant,
+                    kind,
+                    &record.id,
+                    ChangeKind::Patched,
+                    Some((doc, *version)),
+                    Some((&record.doc, record.version)),
+                    &applied,
+                    removed,
+                ));
             }
         }
         let plain = !unique_changes && members.is_empty();
@@ -227,9 +273,32 @@ impl Store for MemoryStore {
                 continue;
             }
             let add = t.check_members(&members.add)?;
+            if t.changes_nothing(group_id, members) {
+                // Re-adding members or removing non-members: nothing is written, the version
+                // stays, and the feed sees no change.
+                return current.record(group_id);
+            }
             let id = t.groups.shared_id(group_id);
             t.groups.records.insert(Arc::clone(&id), Arc::new(stored));
-            t.apply_members(&id, members, add);
+            let (added, removed) = t.apply_members(&id, members, add);
+            if self.feed_attached() {
+                let applied = MemberChange {
+                    clear: members.clear,
+                    add: added,
+                    remove: Vec::new(),
+                };
+                let before = current.doc()?;
+                self.emit(feed::change_of(
+                    tenant,
+                    ResourceKind::Group,
+                    group_id,
+                    ChangeKind::Patched,
+                    Some((&before, current.version)),
+                    Some((&before, version)),
+                    &applied,
+                    removed,
+                ));
+            }
             return Ok(record);
         }
     }
@@ -259,6 +328,19 @@ impl Store for MemoryStore {
         }
         if let Some(old) = table.records.remove(id) {
             table.unindex(id, &old.keys);
+            if self.feed_attached() {
+                let doc = old.doc()?;
+                self.emit(feed::change_of(
+                    tenant,
+                    kind,
+                    id,
+                    ChangeKind::Deleted,
+                    Some((&doc, old.version)),
+                    None,
+                    &MemberChange::default(),
+                    Vec::new(),
+                ));
+            }
         }
         t.remove_memberships(kind, id);
         Ok(Deleted::Deleted)

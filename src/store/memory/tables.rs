@@ -165,7 +165,14 @@ impl Tenant {
             .collect()
     }
 
-    pub(super) fn apply_members(&mut self, group_id: &Id, change: &MemberChange, add: Vec<Id>) {
+    /// Applies a member change and returns the ids it really added and removed (a member
+    /// removed and added again by a replace-all is neither).
+    pub(super) fn apply_members(
+        &mut self,
+        group_id: &Id,
+        change: &MemberChange,
+        add: Vec<Id>,
+    ) -> (Vec<String>, Vec<String>) {
         let current = self.members.entry(Arc::clone(group_id)).or_default();
         let mut removed: Vec<Id> = Vec::new();
         if change.clear {
@@ -182,6 +189,17 @@ impl Tenant {
                 added.push(id);
             }
         }
+        let kept: BTreeSet<Id> = current.iter().cloned().collect();
+        let net_removed: Vec<String> = removed
+            .iter()
+            .filter(|id| !kept.contains(*id))
+            .map(|id| id.to_string())
+            .collect();
+        let net_added: Vec<String> = added
+            .iter()
+            .filter(|id| !removed.contains(id))
+            .map(|id| id.to_string())
+            .collect();
         for uid in removed {
             if let Some(groups) = self.groups_of.get_mut(&uid) {
                 if groups.remove(group_id) {
@@ -199,6 +217,17 @@ impl Tenant {
                 }
             }
         }
+        (net_added, net_removed)
+    }
+
+    /// Whether a member change would change nothing: every add is a member, every remove is
+    /// not, and nothing is cleared.
+    pub(super) fn changes_nothing(&self, group_id: &str, change: &MemberChange) -> bool {
+        let current = self.members.get(group_id);
+        let has = |id: &str| current.is_some_and(|m| m.contains(id));
+        !change.clear
+            && change.add.iter().all(|id| has(id))
+            && change.remove.iter().all(|id| !has(id))
     }
 
     pub(super) fn remove_memberships(&mut self, kind: ResourceKind, id: &str) {
