@@ -88,10 +88,7 @@ pub const GUARD_SK: &str = "UNIQUE";
 
 /// `USER` / `GROUP`: the kind's key word, also the resource item's sort key.
 pub fn kind_word(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::User => "USER",
-        ResourceKind::Group => "GROUP",
-    }
+    kind.descriptor().key_word
 }
 
 /// `T#<t>#USER#<id>` / `T#<t>#GROUP#<id>`: the partition of a resource (and of a group's

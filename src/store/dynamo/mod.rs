@@ -248,7 +248,7 @@ impl Store for DynamoStore {
         record: &Record,
         members: &[String],
     ) -> StoreResult<()> {
-        if kind == ResourceKind::Group {
+        if kind.has_members() {
             limits::check_members(members.len(), &MemberChange::default())?;
         }
         let created = self.create_resource(tenant, kind, record, members).await;
@@ -274,7 +274,7 @@ impl Store for DynamoStore {
         expected_version: u64,
         members: &MemberChange,
     ) -> StoreResult<()> {
-        if kind == ResourceKind::Group {
+        if kind.has_members() {
             limits::check_members(members.add.len(), members)?;
         }
         self.update_resource(tenant, kind, record, expected_version, members)

@@ -375,7 +375,7 @@ impl DynamoStore {
                     .collect());
             }
             Lookup::HasMember(uid) => {
-                if kind != ResourceKind::Group {
+                if !kind.has_members() {
                     return Ok(Vec::new());
                 }
                 let (items, more) = self
@@ -396,7 +396,7 @@ impl DynamoStore {
                 keys::external_id_pk(tenant, kind, e),
             ),
             Lookup::WorkEmail(e) => {
-                if kind != ResourceKind::User {
+                if !kind.descriptor().work_email_index {
                     return Ok(Vec::new());
                 }
                 index(keys::GSI3, keys::GSI3PK, keys::work_email_pk(tenant, e))

@@ -135,7 +135,7 @@ impl DynamoStore {
             ..MemberChange::default()
         });
         let mut large = false;
-        if kind == ResourceKind::Group && !delta.is_empty() {
+        if kind.has_members() && !delta.is_empty() {
             item.insert(keys::CHANGE.into(), delta.value());
             match self
                 .plan_small(tenant, &record.id, &delta, tx.actions.len())
@@ -219,8 +219,7 @@ impl DynamoStore {
         expected: u64,
         members: &MemberChange,
     ) -> StoreResult<()> {
-        let delta =
-            (kind == ResourceKind::Group && !members.is_empty()).then(|| Delta::of(members));
+        let delta = (kind.has_members() && !members.is_empty()).then(|| Delta::of(members));
         // `Some(keys)` once a read has shown the stored index keys.
         let mut stored_keys: Option<IndexKeys> = None;
         let wid = uuid::Uuid::new_v4().to_string();

@@ -84,7 +84,7 @@ impl Store for MemoryStore {
         // and insert.
         let stored = Stored::of(record)?;
         limits::check_record(kind, record, stored.doc.len())?;
-        if kind == ResourceKind::Group {
+        if kind.has_members() {
             limits::check_members(members.len(), &MemberChange::default())?;
         }
         let mut tenants = self.write();
@@ -154,7 +154,7 @@ impl Store for MemoryStore {
     ) -> StoreResult<()> {
         let stored = Stored::of(record)?;
         limits::check_record(kind, record, stored.doc.len())?;
-        if kind == ResourceKind::Group {
+        if kind.has_members() {
             limits::check_members(members.add.len(), members)?;
         }
         let unique_changes;
