@@ -252,7 +252,7 @@ impl DynamoStore {
             .map(|id| resource_key(tenant, ResourceKind::User, id))
             .collect();
         let mut found: BTreeSet<String> = BTreeSet::new();
-        for item in self.consistent_batch_get(keys_of, keys::ID).await? {
+        for item in self.consistent_batch_get(keys_of, Some(keys::ID)).await? {
             found.insert(item.string(keys::ID)?.to_string());
         }
         match ids.iter().find(|id| !found.contains(*id)) {
@@ -273,7 +273,7 @@ impl DynamoStore {
             .map(|id| super::items::member_key(tenant, group_id, id))
             .collect();
         let mut present = BTreeSet::new();
-        for item in self.consistent_batch_get(keys_of, keys::SK).await? {
+        for item in self.consistent_batch_get(keys_of, Some(keys::SK)).await? {
             if let Some(id) = item.string(keys::SK)?.strip_prefix(keys::MEMBER_PREFIX) {
                 present.insert(id.to_string());
             }
@@ -281,24 +281,24 @@ impl DynamoStore {
         Ok(present)
     }
 
-    /// Reads `keys_of` with consistent `BatchGetItem`s, projecting `attribute`, re-sending
-    /// unprocessed keys with backoff.
-    async fn consistent_batch_get(
+    /// Reads `keys_of` with consistent `BatchGetItem`s, 100 keys at a time, projecting
+    /// `attribute` (or whole items), re-sending unprocessed keys with backoff.
+    pub(super) async fn consistent_batch_get(
         &self,
         keys_of: Vec<Item>,
-        attribute: &str,
+        attribute: Option<&str>,
     ) -> StoreResult<Vec<Item>> {
         let mut found = Vec::new();
         for batch in keys_of.chunks(BATCH_GET_MAX) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(batch.to_vec()))
-                    .consistent_read(true)
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(batch.to_vec()))
+                .consistent_read(true);
+            if let Some(attribute) = attribute {
+                request = request
                     .projection_expression("#a")
-                    .expression_attribute_names("#a", attribute)
-                    .build()
-                    .map_err(build_error)?,
-            );
+                    .expression_attribute_names("#a", attribute);
+            }
+            let mut pending = Some(request.build().map_err(build_error)?);
             let mut attempt = 0;
             while let Some(request) = pending.take() {
                 if attempt >= BATCH_ATTEMPTS {

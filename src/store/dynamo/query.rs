@@ -5,10 +5,10 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Select};
+use aws_sdk_dynamodb::types::Select;
 
 use super::items::{Item, ItemExt, guard_key, listing_position, resource_key, s};
-use super::{DynamoStore, SCAN_BUDGET, backoff, build_error, keys, translate};
+use super::{DynamoStore, SCAN_BUDGET, keys, translate};
 use crate::scim::filter;
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
@@ -16,11 +16,6 @@ use crate::store::limits::{self, Budget};
 use crate::store::{
     Call, Lookup, Page, PageRequest, Query, Record, StoreError, StoreResult, TenantId, page_of,
 };
-
-/// Most keys one `BatchGetItem` accepts.
-const BATCH_GET_MAX: usize = 100;
-/// Rounds of re-asking for unprocessed keys.
-const BATCH_ATTEMPTS: u32 = 8;
 
 /// A key-condition query on the table or one of its indexes.
 pub(super) struct KeyQuery {
@@ -426,47 +421,12 @@ impl DynamoStore {
 
     /// Strongly consistent `BatchGetItem`s, 100 keys at a time, in id order.
     async fn batch_get(&self, all: Vec<Item>) -> StoreResult<Vec<Record>> {
-        let mut records = Vec::with_capacity(all.len());
-        for batch in all.chunks(BATCH_GET_MAX) {
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(batch.to_vec()))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(build_error)?,
-            );
-            let mut attempt = 0;
-            while let Some(request) = pending.take() {
-                if attempt >= BATCH_ATTEMPTS {
-                    return Err(StoreError::Throttled {
-                        retry_after_secs: 1,
-                    });
-                }
-                if attempt > 0 {
-                    backoff(attempt).await;
-                }
-                attempt += 1;
-                self.calls.record(Call::BatchGetItem);
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(translate)?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    records.push(Record::try_from(&item)?);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys.is_empty());
-            }
-        }
+        let mut records = self
+            .consistent_batch_get(all, None)
+            .await?
+            .iter()
+            .map(Record::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
         records.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(records)
     }
