@@ -1,4 +1,6 @@
-//! The command line, read once by `main`. Every flag can also come from the environment.
+//! The command line, read once at start-up: the top level and `serve`'s settings, which are also
+//! all a Lambda function reads (from its environment). Every flag can also come from the
+//! environment. The operator commands' flags sit beside their code in `crate::cli`.
 
 use std::net::SocketAddr;
 
@@ -22,88 +24,9 @@ pub enum Command {
     /// Serve the SCIM API (locally on `--listen`, or as a Lambda function when
     /// `AWS_LAMBDA_RUNTIME_API` is set).
     Serve(Box<ServeArgs>),
-    /// Manage the bearer token that Entra or Okta presents.
-    #[command(subcommand)]
-    Token(TokenCommand),
-    /// Rebuild the maintained user and group counts (`totalResults`) of a DynamoDB table from
-    /// a full count. Pause provisioning while it runs.
-    Recount(RecountArgs),
-    /// Read the change feed.
-    #[command(subcommand)]
-    Events(EventsCommand),
-    /// Manage tenants (customer directories) in the DynamoDB table.
-    #[command(subcommand)]
-    Tenant(crate::cli::TenantCommand),
-    /// Manage a tenant's OAuth clients and their secrets (Entra gallery apps).
-    #[command(subcommand)]
-    Client(crate::oauth_server::cli::ClientCommand),
-    /// Manage a tenant's federated credentials (workload identity federation).
-    #[command(subcommand)]
-    Federated(crate::oauth_server::cli::FederatedCommand),
-}
-
-/// `scim-lambda events ...`.
-#[derive(Debug, Subcommand)]
-pub enum EventsCommand {
-    /// Print a tenant's events as JSON lines, oldest first; with --follow, keep printing new
-    /// ones as they are stored.
-    Tail {
-        /// The tenant.
-        #[arg(long, value_parser = tenant_id)]
-        tenant: TenantId,
-        /// The DynamoDB table, as in the stack output TableName.
-        #[arg(long, env = "SCIM_TABLE")]
-        table: String,
-        /// Start after this position (`seq`); 0 replays everything retained.
-        #[arg(long, default_value_t = 0)]
-        after: u64,
-        /// Keep following the feed.
-        #[arg(long)]
-        follow: bool,
-    },
-}
-
-/// Options of `recount`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct RecountArgs {
-    /// The DynamoDB table, as in the stack output TableName.
-    #[arg(long, env = "SCIM_TABLE")]
-    pub table: String,
-    /// Tenant id whose counts are rebuilt.
-    #[arg(long, env = "SCIM_TENANT", default_value = "default", value_parser = tenant_id)]
-    pub tenant: TenantId,
-}
-
-/// `scim-lambda token ...`.
-#[derive(Debug, Subcommand)]
-pub enum TokenCommand {
-    /// Generate a new token, store it as the secret's current version and print it once. The
-    /// previous token stays valid until the next rotation.
-    Rotate {
-        /// The secret (ARN or name), as in the stack output TokenSecretArn.
-        #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
-        secret_id: String,
-    },
-    /// Stop the previous token from working (after a leak): remove the secret's AWSPREVIOUS
-    /// stage. Functions refuse it once their cache refreshes, within 5 minutes.
-    DropPrevious {
-        /// The secret (ARN or name), as in the stack output TokenSecretArn.
-        #[arg(long, env = "SCIM_TOKEN_SECRET_ID")]
-        secret_id: String,
-    },
-    /// Ask an endpoint exactly what Entra's Test Connection asks, with the token in
-    /// `SCIM_TOKEN`, and explain the answer.
-    Check {
-        /// The Tenant URL, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/scim/v2.
-        #[arg(long, env = "SCIM_URL")]
-        url: String,
-        /// The token to present.
-        #[arg(long, env = "SCIM_TOKEN", hide_env_values = true, value_parser = secret)]
-        token: SecretString,
-    },
-    /// Tenant tokens (`scim_<id>_<secret>`) in the DynamoDB table.
+    /// The operator commands (`src/cli`).
     #[command(flatten)]
-    Tenant(crate::cli::TenantTokenCommand),
+    Operator(crate::cli::Command),
 }
 
 /// Which of the binary's functions a Lambda instance runs.
@@ -205,9 +128,23 @@ pub struct ServeArgs {
     pub oauth: Box<crate::oauth_server::settings::OAuthArgs>,
 }
 
+impl ServeArgs {
+    /// The settings from the environment alone (no arguments): what `scim-lambda` without a
+    /// subcommand and every Lambda function run with.
+    #[must_use]
+    pub fn from_env() -> ServeArgs {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        Only::parse_from(["scim-lambda"]).args
+    }
+}
+
 /// Reads a secret argument; an empty value counts as absent (fail closed, never a token that
 /// matches nothing by accident).
-fn secret(s: &str) -> Result<SecretString, String> {
+pub(crate) fn secret(s: &str) -> Result<SecretString, String> {
     if s.is_empty() {
         Err("must not be empty".to_string())
     } else {
@@ -215,6 +152,6 @@ fn secret(s: &str) -> Result<SecretString, String> {
     }
 }
 
-fn tenant_id(s: &str) -> Result<TenantId, String> {
+pub(crate) fn tenant_id(s: &str) -> Result<TenantId, String> {
     TenantId::parse(s).map_err(|e| e.to_string())
 }

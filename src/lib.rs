@@ -14,12 +14,14 @@
 //! - [`http`]: the axum router, auth layer, extractors and the one error-to-response map.
 //! - [`tenancy`]: many tenants in one deployment: tenant tokens, request caps, the admin use
 //!   cases and the purge of deleted tenants.
-//! - [`config`]: the command line and environment.
+//! - [`config`]: the command line and environment, read once.
+//! - [`run`]: the wiring: settings resolved once, the Lambda functions (`run::lambda`) and the
+//!   local server (`run::local`).
+//! - [`cli`]: the operator commands (token, tenant, recount, events tail, OAuth clients).
 //!
 //! Dependencies point one way: `http` → `service` → (`scim`, `store`); `auth` stands alone.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
-pub mod admin;
 pub mod auth;
 pub mod change;
 pub mod cli;
@@ -28,6 +30,7 @@ pub mod feed;
 pub mod http;
 pub mod oauth;
 pub mod oauth_server;
+pub mod run;
 pub mod scim;
 pub mod service;
 pub mod store;

@@ -1,144 +1,87 @@
-//! Operator commands on the registry: `scim-lambda tenant ...` and `scim-lambda token
-//! create|list|revoke`, working on the DynamoDB table directly with the operator's AWS
-//! credentials, and printing the admin API's objects with `--output json`.
+//! Operator commands: everything `scim-lambda` does besides serving. They run from an admin's
+//! machine with the operator's AWS credentials, on the deployment's table and secrets directly,
+//! never inside the function: the Lambda binary (`src/bin/function.rs`) does not reach this
+//! module, so none of it (nor the `token check` HTTPS client) is linked into the bootstrap.
+//!
+//! Each file holds one command family, its flags next to the code that runs them:
+//!
+//! - `token.rs`: `token rotate|drop-previous|check` (the single-tenant secret) and `token
+//!   create|list|revoke` (tenant tokens in the registry); `secret.rs` and `check.rs` do the work;
+//! - `tenant.rs`: `tenant create|list|show|disable|enable|delete|purge`;
+//! - `recount.rs`: `recount`, the maintained counts rebuilt from a full count;
+//! - `events.rs`: `events tail`, the change feed as JSON lines;
+//! - `oauth.rs`: `client ...` and `federated ...`, the admin API's OAuth use cases.
 
+mod check;
+mod events;
+mod oauth;
+mod recount;
+mod registry;
+mod secret;
 mod tenant;
+mod token;
 
-pub use tenant::{run_tenant, run_token};
+pub use check::{CheckOutcome, check_endpoint};
+pub use events::{EventsCommand, tail_events};
+pub use oauth::{ClientCommand, FederatedCommand, Target};
+pub use recount::{RecountArgs, recount_counts};
+pub use registry::RegistryArgs;
+pub use secret::{DropError, DropOutcome, RotateError, drop_previous_token, rotate_token};
+pub use tenant::TenantCommand;
+pub use token::{TenantTokenCommand, TokenCommand};
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Subcommand, ValueEnum};
+
+/// The operator commands (flattened into the top-level command line, beside `serve`).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage the bearer token that Entra or Okta presents.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Rebuild the maintained user and group counts (`totalResults`) of a DynamoDB table from
+    /// a full count. Pause provisioning while it runs.
+    Recount(RecountArgs),
+    /// Read the change feed.
+    #[command(subcommand)]
+    Events(EventsCommand),
+    /// Manage tenants (customer directories) in the DynamoDB table.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manage a tenant's OAuth clients and their secrets (Entra gallery apps).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage a tenant's federated credentials (workload identity federation).
+    #[command(subcommand)]
+    Federated(FederatedCommand),
+}
 
 /// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
 pub enum Output {
     /// One readable line per object.
+    #[default]
     Text,
     /// The admin API's JSON objects.
     Json,
 }
 
-/// Where the registry is and how Tenant URLs are spelled.
-#[derive(Debug, Clone, Args)]
-pub struct RegistryArgs {
-    /// DynamoDB table name (the stack output TableName).
-    #[arg(long, env = "SCIM_TABLE", default_value = "scim")]
-    pub table: String,
-    /// The shared SCIM base URL; Tenant URLs are derived from it (the stack output
-    /// TenantUrl, or a local server's URL).
-    #[arg(
-        long,
-        env = "SCIM_PUBLIC_URL",
-        default_value = "http://127.0.0.1:8080/scim/v2"
-    )]
-    pub public_url: String,
-    /// Base path of the SCIM API.
-    #[arg(long, env = "SCIM_BASE_PATH", default_value = "/scim/v2")]
-    pub base_path: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
-}
-
-/// `scim-lambda tenant ...`.
-#[derive(Debug, Subcommand)]
-pub enum TenantCommand {
-    /// Create a tenant (one customer directory) and print its Tenant URL.
-    Create {
-        /// Display name, unique among live tenants.
-        #[arg(long)]
-        name: String,
-        /// The tenant's request cap per instance (default: the deployment's).
-        #[arg(long)]
-        requests_per_second: Option<u32>,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// List tenants in id order.
-    List {
-        /// Continue after this tenant id.
-        #[arg(long)]
-        after: Option<String>,
-        /// Page size.
-        #[arg(long)]
-        limit: Option<usize>,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// Show a tenant with its user and group counts.
-    Show {
-        /// Tenant id.
-        id: String,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// Refuse every credential of a tenant (the data stays).
-    Disable {
-        /// Tenant id.
-        id: String,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// Accept a disabled tenant's credentials again.
-    Enable {
-        /// Tenant id.
-        id: String,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// Delete a tenant: credentials refused at once, data purged by `tenant purge` (which the
-    /// deployed stack runs on a schedule).
-    Delete {
-        /// Tenant id.
-        id: String,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// Resume every pending purge of a deleted tenant.
-    Purge {
-        /// Only tenants deleted at least this long ago (seconds): the token cache bound.
-        #[arg(long, default_value_t = 90)]
-        grace_seconds: u64,
-        /// Most resources deleted per tenant in this run.
-        #[arg(long, default_value_t = usize::MAX)]
-        budget: usize,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-}
-
-/// `scim-lambda token create|list|revoke`: tenant tokens.
-#[derive(Debug, Subcommand)]
-pub enum TenantTokenCommand {
-    /// Mint a token for a tenant and print it once.
-    Create {
-        /// Tenant id.
-        #[arg(long)]
-        tenant: String,
-        /// What the token is for (e.g. "Entra provisioning").
-        #[arg(long, default_value = "")]
-        description: String,
-        /// Optional RFC 3339 expiry.
-        #[arg(long)]
-        expires_at: Option<String>,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// List a tenant's tokens (never their secrets).
-    List {
-        /// Tenant id.
-        #[arg(long)]
-        tenant: String,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
-    /// Revoke a token.
-    Revoke {
-        /// Tenant id.
-        #[arg(long)]
-        tenant: String,
-        /// Token id.
-        id: String,
-        #[command(flatten)]
-        registry: RegistryArgs,
-    },
+/// Runs an operator command.
+///
+/// # Errors
+/// The command's error, worded for the operator.
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Token(command) => token::run(command).await,
+        Command::Recount(args) => recount::run(args).await,
+        Command::Events(command) => events::run(command).await,
+        Command::Tenant(command) => tenant::run(command).await,
+        Command::Client(command) => {
+            let target = command.target().clone();
+            oauth::run(&target, |server| async move { command.run(&server).await }).await
+        }
+        Command::Federated(command) => {
+            let target = command.target().clone();
+            oauth::run(&target, |server| async move { command.run(&server).await }).await
+        }
+    }
 }

@@ -1,53 +1,91 @@
-//! Running the tenant and token commands on the store.
+//! `scim-lambda tenant ...`: the registry's tenants, on the DynamoDB table directly, printing
+//! the admin API's objects with `--output json`.
 
 use anyhow::Context;
-use serde::Serialize;
+use clap::Subcommand;
 
-use super::{Output, RegistryArgs, TenantCommand, TenantTokenCommand};
-use crate::store::Store;
-use crate::store::dynamo::DynamoStore;
+use super::RegistryArgs;
 use crate::store::registry::{TenantPatch, TenantStatus};
 use crate::tenancy::Tenancy;
-use crate::tenancy::admin::{Admin, TenantView, tenant_id};
+use crate::tenancy::admin::{TenantView, tenant_id};
 use crate::tenancy::purge::purge_pending;
 
-async fn store(args: &RegistryArgs) -> DynamoStore {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), args.table.clone())
-}
-
-fn print<T: Serialize>(
-    output: Output,
-    value: &T,
-    text: impl FnOnce(&T) -> String,
-) -> anyhow::Result<()> {
-    match output {
-        Output::Json => println!("{}", serde_json::to_string_pretty(value)?),
-        Output::Text => println!("{}", text(value)),
-    }
-    Ok(())
+/// `scim-lambda tenant ...`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant (one customer directory) and print its Tenant URL.
+    Create {
+        /// Display name, unique among live tenants.
+        #[arg(long)]
+        name: String,
+        /// The tenant's request cap per instance (default: the deployment's).
+        #[arg(long)]
+        requests_per_second: Option<u32>,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// List tenants in id order.
+    List {
+        /// Continue after this tenant id.
+        #[arg(long)]
+        after: Option<String>,
+        /// Page size.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Show a tenant with its user and group counts.
+    Show {
+        /// Tenant id.
+        id: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Refuse every credential of a tenant (the data stays).
+    Disable {
+        /// Tenant id.
+        id: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Accept a disabled tenant's credentials again.
+    Enable {
+        /// Tenant id.
+        id: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Delete a tenant: credentials refused at once, data purged by `tenant purge` (which the
+    /// deployed stack runs on a schedule).
+    Delete {
+        /// Tenant id.
+        id: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
+    /// Resume every pending purge of a deleted tenant.
+    Purge {
+        /// Only tenants deleted at least this long ago (seconds): the token cache bound.
+        #[arg(long, default_value_t = 90)]
+        grace_seconds: u64,
+        /// Most resources deleted per tenant in this run.
+        #[arg(long, default_value_t = usize::MAX)]
+        budget: usize,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
 }
 
 fn line(t: &TenantView) -> String {
     format!("{}\t{}\t{}\t{}", t.id, t.status, t.name, t.tenant_url)
 }
 
-fn admin<'a, S: Store>(store: &'a S, tenancy: &'a Tenancy, args: &'a RegistryArgs) -> Admin<'a, S> {
-    Admin {
-        store,
-        tenancy,
-        base_url: &args.public_url,
-        base_path: &args.base_path,
-    }
-}
-
 /// Runs `scim-lambda tenant ...`.
 ///
 /// # Errors
 /// The use case's error, worded for the operator.
-pub async fn run_tenant(command: TenantCommand) -> anyhow::Result<()> {
+pub(super) async fn run(command: TenantCommand) -> anyhow::Result<()> {
     let tenancy = Tenancy::default();
     match command {
         TenantCommand::Create {
@@ -55,22 +93,24 @@ pub async fn run_tenant(command: TenantCommand) -> anyhow::Result<()> {
             requests_per_second,
             registry,
         } => {
-            let store = store(&registry).await;
-            let t = admin(&store, &tenancy, &registry)
+            let store = registry.store().await;
+            let t = registry
+                .admin(&store, &tenancy)
                 .create_tenant(&name, requests_per_second)
                 .await?;
-            print(registry.output, &t, line)
+            registry.print(&t, line)
         }
         TenantCommand::List {
             after,
             limit,
             registry,
         } => {
-            let store = store(&registry).await;
-            let page = admin(&store, &tenancy, &registry)
+            let store = registry.store().await;
+            let page = registry
+                .admin(&store, &tenancy)
                 .list_tenants(after.as_deref(), limit)
                 .await?;
-            print(registry.output, &page, |p| {
+            registry.print(&page, |p| {
                 let mut out: Vec<String> = p.tenants.iter().map(line).collect();
                 if let Some(next) = &p.next {
                     out.push(format!("(more: --after {next})"));
@@ -79,11 +119,12 @@ pub async fn run_tenant(command: TenantCommand) -> anyhow::Result<()> {
             })
         }
         TenantCommand::Show { id, registry } => {
-            let store = store(&registry).await;
-            let d = admin(&store, &tenancy, &registry)
+            let store = registry.store().await;
+            let d = registry
+                .admin(&store, &tenancy)
                 .show_tenant(&tenant_id(&id)?)
                 .await?;
-            print(registry.output, &d, |d| {
+            registry.print(&d, |d| {
                 format!(
                     "{}\tusers {}\tgroups {}\tlast request {}",
                     line(&d.tenant),
@@ -100,8 +141,9 @@ pub async fn run_tenant(command: TenantCommand) -> anyhow::Result<()> {
             set_status(&tenancy, &id, &registry, TenantStatus::Active).await
         }
         TenantCommand::Delete { id, registry } => {
-            let store = store(&registry).await;
-            admin(&store, &tenancy, &registry)
+            let store = registry.store().await;
+            registry
+                .admin(&store, &tenancy)
                 .delete_tenant(&tenant_id(&id)?)
                 .await?;
             eprintln!(
@@ -114,7 +156,7 @@ pub async fn run_tenant(command: TenantCommand) -> anyhow::Result<()> {
             budget,
             registry,
         } => {
-            let store = store(&registry).await;
+            let store = registry.store().await;
             let (done, pending) = purge_pending(
                 &store,
                 tenancy.now_secs(),
@@ -135,72 +177,14 @@ async fn set_status(
     registry: &RegistryArgs,
     status: TenantStatus,
 ) -> anyhow::Result<()> {
-    let store = store(registry).await;
+    let store = registry.store().await;
     let patch = TenantPatch {
         status: Some(status),
         ..TenantPatch::default()
     };
-    let t = admin(&store, tenancy, registry)
+    let t = registry
+        .admin(&store, tenancy)
         .update_tenant(&tenant_id(id)?, patch)
         .await?;
-    print(registry.output, &t, line)
-}
-
-/// Runs `scim-lambda token create|list|revoke`.
-///
-/// # Errors
-/// The use case's error, worded for the operator.
-pub async fn run_token(command: TenantTokenCommand) -> anyhow::Result<()> {
-    let tenancy = Tenancy::default();
-    match command {
-        TenantTokenCommand::Create {
-            tenant,
-            description,
-            expires_at,
-            registry,
-        } => {
-            let store = store(&registry).await;
-            let t = admin(&store, &tenancy, &registry)
-                .create_token(&tenant_id(&tenant)?, &description, expires_at.as_deref())
-                .await?;
-            print(registry.output, &t, |t| t.token.clone())?;
-            if registry.output == Output::Text {
-                eprintln!("Token {} created; this is the only time it is shown.", t.id);
-            }
-            Ok(())
-        }
-        TenantTokenCommand::List { tenant, registry } => {
-            let store = store(&registry).await;
-            let list = admin(&store, &tenancy, &registry)
-                .list_tokens(&tenant_id(&tenant)?)
-                .await?;
-            print(registry.output, &list, |l| {
-                l.tokens
-                    .iter()
-                    .map(|t| {
-                        format!(
-                            "{}\t{}\texpires {}\tlast used {}",
-                            t.id,
-                            t.description,
-                            t.expires_at.as_deref().unwrap_or("never"),
-                            t.last_used_at.as_deref().unwrap_or("never")
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-        }
-        TenantTokenCommand::Revoke {
-            tenant,
-            id,
-            registry,
-        } => {
-            let store = store(&registry).await;
-            admin(&store, &tenancy, &registry)
-                .revoke_token(&tenant_id(&tenant)?, &id)
-                .await?;
-            eprintln!("Revoked {id}.");
-            Ok(())
-        }
-    }
+    registry.print(&t, line)
 }

@@ -3,7 +3,6 @@
 //! admin API and the command line ([`admin`]).
 
 pub mod admin;
-pub mod cli;
 pub mod settings;
 pub mod token;
 

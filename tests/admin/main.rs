@@ -7,10 +7,10 @@
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
-use scim_lambda::admin::{
+use scim_lambda::auth::{AuthError, SecretsManagerToken, StaticToken, TokenSource};
+use scim_lambda::cli::{
     CheckOutcome, DropOutcome, check_endpoint, drop_previous_token, recount_counts, rotate_token,
 };
-use scim_lambda::auth::{AuthError, SecretsManagerToken, StaticToken, TokenSource};
 use scim_lambda::scim::list::ListParams;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::Service;

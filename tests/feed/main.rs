@@ -171,7 +171,7 @@ async fn events_tail_prints_one_line_per_event_and_continues_from_where_it_stopp
     };
     let fresh = MemoryFeed::new();
     fresh.append(&t, &changes, keep).await.unwrap();
-    let reached = scim_lambda::admin::tail_events(&fresh, &t, 1, false, &mut out)
+    let reached = scim_lambda::cli::tail_events(&fresh, &t, 1, false, &mut out)
         .await
         .unwrap();
     assert_eq!(reached, 3);

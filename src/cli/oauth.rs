@@ -1,26 +1,27 @@
 //! `scim-lambda client ...` and `scim-lambda federated ...`: the admin API's OAuth use cases
-//! for operators, on the store directly with the operator's AWS credentials. `--output json`
-//! prints the same objects as the API.
+//! (`crate::oauth_server::admin`) for operators, on the store directly with the operator's AWS
+//! credentials. `--output json` prints the same objects as the API.
 
-use clap::{Subcommand, ValueEnum};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Subcommand;
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
-use super::AuthServer;
-use super::admin::{AdminError, FederatedInput, client_json, federated_json, secret_json};
-use crate::oauth::clock::parse_rfc3339;
+use super::Output;
+use crate::auth::liveness::AllTenantsActive;
+use crate::auth::signing::SigningKeys;
+use crate::oauth::access::Lifetime;
+use crate::oauth::clock::{SystemWallClock, parse_rfc3339};
+use crate::oauth_server::AuthServer;
+use crate::oauth_server::admin::{
+    AdminError, FederatedInput, client_json, federated_json, secret_json,
+};
+use crate::oauth_server::settings::{Wiring, wire};
 use crate::store::TenantId;
+use crate::store::dynamo::oauth::DynamoOAuthStore;
 use crate::store::oauth::OAuthStore;
-
-/// How results are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
-pub enum Output {
-    /// Lines for a terminal.
-    #[default]
-    Text,
-    /// The admin API's JSON objects.
-    Json,
-}
 
 /// Where the records live (shared by every OAuth subcommand).
 #[derive(Debug, Clone, clap::Args)]
@@ -29,15 +30,11 @@ pub struct Target {
     #[arg(long, env = "SCIM_TABLE")]
     pub table: String,
     /// The tenant.
-    #[arg(long, value_parser = tenant_id)]
+    #[arg(long, value_parser = crate::config::tenant_id)]
     pub tenant: TenantId,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
-}
-
-fn tenant_id(s: &str) -> Result<TenantId, String> {
-    TenantId::parse(s).map_err(|e| e.to_string())
 }
 
 fn timestamp(s: &str) -> Result<i64, String> {
@@ -278,6 +275,38 @@ impl FederatedCommand {
     }
 }
 
+/// Runs an OAuth admin command on the DynamoDB table with the operator's AWS credentials and
+/// prints what it returns.
+///
+/// # Errors
+/// The use case's error.
+pub(super) async fn run<F, Fut>(target: &Target, command: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Arc<AuthServer<DynamoOAuthStore>>) -> Fut,
+    Fut: std::future::Future<Output = Result<String, AdminError>>,
+{
+    let config = crate::run::aws_config().await;
+    let store = DynamoOAuthStore::new(aws_sdk_dynamodb::Client::new(&config), target.table.clone());
+    let wired = wire(Wiring {
+        store: Arc::new(store),
+        // Admin commands never sign: a throwaway key satisfies the wiring.
+        keys: Arc::new(SigningKeys::local(None).context("creating a key")?),
+        clock: Arc::new(SystemWallClock),
+        // Admin commands issue no access token, so no tenant status is consulted.
+        tenants: Arc::new(AllTenantsActive),
+        lifetime: Lifetime::default(),
+        issuer: None,
+        base_path: "/scim/v2".into(),
+        allow_loopback_http: false,
+    })
+    .context("setting up OAuth")?;
+    let out = command(wired.server)
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    println!("{out}");
+    Ok(())
+}
+
 fn render(output: Output, value: &Value, text: String) -> String {
     match output {
         Output::Json => value.to_string(),
@@ -287,16 +316,9 @@ fn render(output: Output, value: &Value, text: String) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use clap::Parser;
 
     use super::*;
-    use crate::auth::liveness::AllTenantsActive;
-    use crate::auth::signing::SigningKeys;
-    use crate::oauth::access::Lifetime;
-    use crate::oauth::clock::SystemWallClock;
-    use crate::oauth_server::settings::{Wiring, wire};
     use crate::store::memory_oauth::MemoryOAuthStore;
 
     #[derive(Parser)]

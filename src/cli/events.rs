@@ -4,8 +4,32 @@
 use std::io::Write;
 use std::time::Duration;
 
+use clap::Subcommand;
+
 use crate::store::TenantId;
+use crate::store::dynamo::DynamoStore;
 use crate::store::feed::FeedStore;
+
+/// `scim-lambda events ...`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print a tenant's events as JSON lines, oldest first; with --follow, keep printing new
+    /// ones as they are stored.
+    Tail {
+        /// The tenant.
+        #[arg(long, value_parser = crate::config::tenant_id)]
+        tenant: TenantId,
+        /// The DynamoDB table, as in the stack output TableName.
+        #[arg(long, env = "SCIM_TABLE")]
+        table: String,
+        /// Start after this position (`seq`); 0 replays everything retained.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Keep following the feed.
+        #[arg(long)]
+        follow: bool,
+    },
+}
 
 /// How often `--follow` asks for new events.
 const POLL: Duration = Duration::from_secs(1);
@@ -36,6 +60,26 @@ pub async fn tail_events<F: FeedStore>(
             (true, _) => continue,
             (false, true) => tokio::time::sleep(POLL).await,
             (false, false) => return Ok(after),
+        }
+    }
+}
+
+/// Runs `scim-lambda events ...` on the deployment's table.
+///
+/// # Errors
+/// When the table cannot be read or standard output written.
+pub(super) async fn run(command: EventsCommand) -> anyhow::Result<()> {
+    match command {
+        EventsCommand::Tail {
+            tenant,
+            table,
+            after,
+            follow,
+        } => {
+            let config = crate::run::aws_config().await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table);
+            tail_events(&store, &tenant, after, follow, &mut std::io::stdout()).await?;
+            Ok(())
         }
     }
 }
