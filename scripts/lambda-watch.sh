@@ -49,7 +49,8 @@ cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --ignore-cha
 watcher=$!
 trap 'kill "$watcher" 2>/dev/null || true; wait "$watcher" 2>/dev/null || true' EXIT INT TERM
 
-url="http://127.0.0.1:$port/lambda-url/scim-lambda"
+# The function URL names the binary: the lean one template.yaml deploys.
+url="http://127.0.0.1:$port/lambda-url/scim-lambda-function"
 # The first invocation builds the binary (debug, the warm target) and boots it: bounded wait.
 for _ in $(seq 1 600); do
   if "$venv/bin/python" - "$url/scim/v2/ServiceProviderConfig" <<'PY'

@@ -25,6 +25,15 @@ cargo clippy --all-targets --quiet -- -D warnings
 step "unit, store and router tests (memory store and DynamoDB emulator)"
 bash scripts/with-emulator.sh cargo test --all-targets --quiet
 
+step "the Lambda binary links no operator command, local server or embedded store"
+# The linker keeps only what the function's main reaches, so symbols tell what is in the bootstrap.
+cargo build --quiet --bin scim-lambda-function
+function_bin="${CARGO_TARGET_DIR:-target}/debug/scim-lambda-function"
+if nm -C "$function_bin" | grep -m 5 -E 'scim_lambda::(cli|run::local|store::memory)::'; then
+  echo "$function_bin links code only the local binary needs (see Cargo.toml, [[bin]])" >&2
+  exit 1
+fi
+
 step "Lambda mode under cargo lambda watch: Entra and Okta replays over HTTP, table as template.yaml defines it"
 bash scripts/with-emulator.sh bash scripts/lambda-watch.sh
 
