@@ -4,6 +4,10 @@
 //! Nothing here performs I/O or knows about HTTP, AWS or the store; `.ci/run` checks that no
 //! file in this folder names `axum`, `http`, `tokio` or `aws_`.
 
+#[cfg(test)]
+#[macro_use]
+mod test_fixtures;
+
 pub mod compat;
 pub mod cursor;
 pub mod discovery;
@@ -14,6 +18,6 @@ pub mod list;
 pub mod patch;
 pub mod path;
 pub mod projection;
-pub mod resource;
+pub mod input;
 pub mod schema;
 pub mod urn;

@@ -10,7 +10,7 @@ use super::resource::etag;
 use super::{Error, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys};
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
-use crate::scim::resource::prepare;
+use crate::scim::input::prepare;
 use crate::scim::schema::{PatchAnswer, ResourceKind};
 use crate::store::{Deleted, MemberChange, Members, Record, Store, StoreError, TenantId};
 

@@ -11,7 +11,7 @@ use scim_lambda::auth::StaticToken;
 use scim_lambda::scim::filter::{CompValue, Filter, matches};
 use scim_lambda::scim::patch::PatchRequest;
 use scim_lambda::scim::path::PatchPath;
-use scim_lambda::scim::resource::prepare;
+use scim_lambda::scim::input::prepare;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::Service;
 use scim_lambda::store::memory::MemoryStore;
