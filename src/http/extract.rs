@@ -8,10 +8,10 @@ use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
 use super::error::{ApiError, RequestError};
+use super::limits::MAX_BODY_BYTES;
 use super::normalize::MountPrefix;
 use super::state::AppState;
 use crate::auth::{AuthError, Principal};
-use super::limits::MAX_BODY_BYTES;
 use crate::scim::compat::http::is_json_body;
 use crate::scim::error::Error as ScimError;
 use crate::scim::list::ListParams;

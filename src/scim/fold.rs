@@ -137,7 +137,17 @@ mod tests {
             "",
             "b",
         ];
-        let literals = ["alice", "ALI", "CONTOSO.com", "ΟΔΟΣ", "ος", "kel", "SSE", "", "ß"];
+        let literals = [
+            "alice",
+            "ALI",
+            "CONTOSO.com",
+            "ΟΔΟΣ",
+            "ος",
+            "kel",
+            "SSE",
+            "",
+            "ß",
+        ];
         for value in values {
             for literal in literals {
                 let f = Folded::from(literal);

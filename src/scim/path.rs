@@ -283,7 +283,10 @@ mod tests {
     fn whole_extensions_are_schema_paths() {
         let rows = [
             (ENTERPRISE_USER, ENTERPRISE_USER),
-            (" urn:ietf:params:scim:schemas:extension:Custom:2.0:User ", "urn:ietf:params:scim:schemas:extension:Custom:2.0:User"),
+            (
+                " urn:ietf:params:scim:schemas:extension:Custom:2.0:User ",
+                "urn:ietf:params:scim:schemas:extension:Custom:2.0:User",
+            ),
             ("urn:a:1:2:Thing", "urn:a:1:2:Thing"),
         ];
         for (input, urn) in rows {
@@ -323,7 +326,10 @@ mod tests {
             // An escaped backslash closes its string: the comma after it separates entries.
             (r#"emails[value eq "\\"],userName"#, &["emails", "userName"]),
             (r#"emails[value eq "a\"],b"],title"#, &["emails", "title"]),
-            (r#"addresses[type eq "x" and [y]],title"#, &["addresses", "title"]),
+            (
+                r#"addresses[type eq "x" and [y]],title"#,
+                &["addresses", "title"],
+            ),
             ("", &[]),
             (" , userName,,", &["userName"]),
             (ENTERPRISE_USER, &[ENTERPRISE_USER]),
@@ -359,9 +365,15 @@ mod tests {
     fn schema_urns_are_told_from_paths() {
         let rows = [
             (ENTERPRISE_USER, true),
-            ("urn:ietf:params:scim:schemas:extension:Custom:2.0:User", true),
+            (
+                "urn:ietf:params:scim:schemas:extension:Custom:2.0:User",
+                true,
+            ),
             ("URN:ietf:params:scim:schemas:core:2.0:Group", true),
-            ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", false),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                false,
+            ),
             ("urn:ietf:params:scim:schemas:core:2.0", false),
             ("urn:ietf:params:scim:schemas:core:2.0:User[x]", false),
             ("userName", false),

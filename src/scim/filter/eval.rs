@@ -18,9 +18,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{CompValue, CompareOp, Filter};
-use crate::scim::path::AttrPath;
 use crate::scim::compat;
 use crate::scim::fold::Folded;
+use crate::scim::path::AttrPath;
 use crate::scim::schema::{AttrType, Attribute, ResourceKind, container_of, get_ci};
 
 /// Most bytes of values the filters of one query may compare: about a tenth of a second of

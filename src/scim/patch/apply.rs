@@ -15,8 +15,8 @@ use super::{MemberDelta, members};
 use crate::scim::compat;
 use crate::scim::error::{Error, Result};
 use crate::scim::filter::Filter;
-use crate::scim::path::{AttrPath, PatchPath};
 use crate::scim::input::{is_extension_key, is_member_list};
+use crate::scim::path::{AttrPath, PatchPath};
 use crate::scim::schema::{Attribute, Container, Mutability, Resolved, ResourceKind, key_ci};
 
 /// Whether a write adds to or replaces what is there.

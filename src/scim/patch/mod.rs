@@ -19,8 +19,8 @@ use serde_json::{Map, Value};
 
 use crate::scim::compat;
 use crate::scim::error::{Error, Result};
-use crate::scim::path::PatchPath;
 use crate::scim::input::{check_required, refresh_schemas};
+use crate::scim::path::PatchPath;
 use crate::scim::schema::{ResourceKind, get_ci};
 
 /// Most operations accepted in one request. Entra sends a handful; the cap bounds the work one
