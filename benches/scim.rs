@@ -119,11 +119,11 @@ fn filters(c: &mut Criterion) {
 
 fn paths(c: &mut Criterion) {
     c.bench_function("path/attr/name.givenName", |b| {
-        b.iter(|| AttrPath::from_token(black_box("name.givenName")).unwrap())
+        b.iter(|| AttrPath::parse(black_box("name.givenName")).unwrap())
     });
     c.bench_function("path/attr/enterprise-urn", |b| {
         b.iter(|| {
-            AttrPath::from_token(black_box(
+            AttrPath::parse(black_box(
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
             ))
             .unwrap()

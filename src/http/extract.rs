@@ -8,10 +8,11 @@ use axum::http::{HeaderMap, header};
 use serde_json::Value;
 
 use super::error::{ApiError, RequestError};
+use super::limits::MAX_BODY_BYTES;
 use super::normalize::MountPrefix;
 use super::state::AppState;
 use crate::auth::{AuthError, Principal};
-use crate::scim::discovery::MAX_BODY_BYTES;
+use crate::scim::compat::http::is_json_body;
 use crate::scim::error::Error as ScimError;
 use crate::scim::list::ListParams;
 use crate::scim::projection::Projection;
@@ -23,7 +24,8 @@ use crate::tenant::TenantId;
 /// A JSON request body, parsed with serde whatever the JSON media type (`lambda_http`'s own
 /// `payload()` ignores `application/scim+json`).
 ///
-/// A missing `Content-Type` is accepted: Entra's and others' traffic is not always labelled.
+/// A missing `Content-Type` is accepted: Entra's and others' traffic is not always labelled
+/// (`compat::http::is_json_body`).
 pub struct ScimJson(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for ScimJson {
@@ -86,20 +88,13 @@ fn is_host(h: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
 }
 
+/// Whether the body is read as JSON (`compat::http::is_json_body`); a header that is not
+/// text names no media type and is refused.
 fn json_content_type(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE) else {
-        return true;
-    };
-    let Ok(value) = value.to_str() else {
-        return false;
-    };
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json" || essence == "application/scim+json" || essence.is_empty()
+    match headers.get(header::CONTENT_TYPE) {
+        None => is_json_body(None),
+        Some(value) => value.to_str().is_ok_and(|v| is_json_body(Some(v))),
+    }
 }
 
 /// The raw query pairs, decoded.

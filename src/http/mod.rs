@@ -11,6 +11,7 @@ mod auth;
 mod discovery;
 pub mod error;
 mod extract;
+pub mod limits;
 mod log;
 pub mod metrics;
 mod normalize;

@@ -1,4 +1,5 @@
-//! Rewriting the request path before routing, so that
+//! Rewriting the request path before routing; what is lenient about it (case, slashes) is
+//! decided by `scim::compat::http`. So that
 //! - a stage or mount prefix before the base path is tolerated (`/prod/scim/v2/Users`: a REST
 //!   API stage, or a custom domain's base-path mapping; `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH`
 //!   only stops `lambda_http` from adding one and never removes it),
@@ -18,33 +19,12 @@ use axum::http::{Request, Uri};
 use percent_encoding::{NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use tower::Service;
 
-use crate::scim::schema::ResourceKind;
+use crate::scim::compat::http::{canonical_endpoint, path_segments, same_base_segment};
 
 /// What stood before the base path (`/prod`), kept as a request extension so responses can
 /// address resources with the same prefix.
 #[derive(Debug, Clone)]
 pub struct MountPrefix(pub String);
-
-/// Endpoint names besides the resource types' (which their descriptors give), in their
-/// canonical spelling.
-const FIXED_ENDPOINTS: &[&str] = &[
-    "Schemas",
-    "ResourceTypes",
-    "ServiceProviderConfig",
-    ".search",
-];
-
-/// The canonical spelling of an endpoint segment.
-fn canonical(segment: &str) -> Option<&'static str> {
-    ResourceKind::from_endpoint(segment)
-        .map(ResourceKind::endpoint)
-        .or_else(|| {
-            FIXED_ENDPOINTS
-                .iter()
-                .copied()
-                .find(|e| e.eq_ignore_ascii_case(segment))
-        })
-}
 
 /// The path-normalising service around the router.
 #[derive(Debug, Clone)]
@@ -97,23 +77,22 @@ where
 /// Splits `path` into the prefix before `base` and the canonical path from `base` on.
 /// `None` when the base path does not occur (the router answers 404).
 pub fn normalize(path: &str, base: &str) -> Option<(String, String)> {
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let base_segments: Vec<&str> = base.split('/').filter(|s| !s.is_empty()).collect();
+    let segments: Vec<&str> = path_segments(path).collect();
+    let base_segments: Vec<&str> = path_segments(base).collect();
     let start = (0..=segments.len().saturating_sub(base_segments.len())).find(|&i| {
         segments.len() >= i + base_segments.len()
             && segments[i..i + base_segments.len()]
                 .iter()
                 .zip(&base_segments)
-                .all(|(a, b)| a.eq_ignore_ascii_case(b))
+                .all(|(a, b)| same_base_segment(a, b))
     })?;
     let prefix: String = segments[..start].iter().map(|s| format!("/{s}")).collect();
     let mut out = String::from(base.trim_end_matches('/'));
     for (i, segment) in segments[start + base_segments.len()..].iter().enumerate() {
         out.push('/');
-        match canonical(segment) {
-            // Only the resource segment (and `/Users/.search`) is a name; ids stay as sent.
-            Some(name) if i == 0 || name == ".search" => out.push_str(name),
-            _ => out.push_str(&utf8_segment(segment)),
+        match canonical_endpoint(i, segment) {
+            Some(name) => out.push_str(name),
+            None => out.push_str(&utf8_segment(segment)),
         }
     }
     Some((prefix, out))

@@ -11,7 +11,9 @@ use crate::scim::urn;
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     let bytes = match serde_json::to_vec(body) {
         Ok(b) => b,
-        // Serialising a `Value` cannot fail; answer something valid if it ever does.
+        // The bodies given here are `Value`s and derived `Serialize` types without maps keyed
+        // by non-strings, which serde_json always serialises; should one ever fail, answer a
+        // valid SCIM error rather than an empty body.
         Err(_) => br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"internal error"}"#.to_vec(),
     };
     let mut response = Response::new(Body::from(bytes));

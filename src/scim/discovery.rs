@@ -8,9 +8,6 @@ use crate::scim::list::{DEFAULT_COUNT, ListResponse, MAX_COUNT};
 use crate::scim::schema::{AttrType, Attribute, ResourceKind, Schema};
 use crate::scim::urn;
 
-/// Largest request body accepted, in bytes; advertised as `bulk.maxPayloadSize` would be.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
 /// Most group members one request may add and remove together (POST, PUT or PATCH of a
 /// group): a change up to this size is applied all-or-nothing; a larger one is refused up
 /// front with 400 `invalidValue`, never split. Advertised in `/Schemas`, in the description of

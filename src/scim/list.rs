@@ -194,7 +194,7 @@ fn parse_sort(by: Option<&str>, order: Option<&str>) -> Result<Option<Sort>> {
     let Some(by) = by.filter(|b| !b.trim().is_empty()) else {
         return Ok(None);
     };
-    let by = AttrPath::from_token(by.trim())?;
+    let by = AttrPath::parse(by.trim())?;
     let descending = match order.map(str::trim) {
         None | Some("") => false,
         Some(o) if o.eq_ignore_ascii_case("ascending") => false,
@@ -273,8 +273,8 @@ impl SortKey {
             return SortKey::Absent;
         };
         let value =
-            container_of(doc, resolved.container).and_then(|c| get_ci(c, resolved.attr.name));
-        let leaf_def = resolved.sub.unwrap_or(resolved.attr);
+            container_of(doc, resolved.container).and_then(|c| get_ci(c, resolved.attr().name));
+        let leaf_def = resolved.sub.unwrap_or(resolved.attr());
         let leaf = match (value, resolved.sub) {
             (Some(Value::Array(items)), sub) => {
                 let chosen = items

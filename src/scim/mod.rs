@@ -4,16 +4,20 @@
 //! Nothing here performs I/O or knows about HTTP, AWS or the store; `.ci/run` checks that no
 //! file in this folder names `axum`, `http`, `tokio` or `aws_`.
 
+#[cfg(test)]
+#[macro_use]
+mod test_fixtures;
+
 pub mod compat;
 pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod fold;
+pub mod input;
 pub mod list;
 pub mod patch;
 pub mod path;
 pub mod projection;
-pub mod resource;
 pub mod schema;
 pub mod urn;

@@ -3,8 +3,9 @@
 //! form with a value filter, `emails[type eq "work"].value`.
 //!
 //! The grammar lives with the filter grammar (`filter::grammar`) because a value path embeds a
-//! filter; this module holds the types and their printing. Names keep the client's spelling;
-//! every comparison with a schema name is case-insensitive (RFC 7643 §2.1).
+//! filter; this module holds the types, their parsing entry points and their printing. Names
+//! keep the client's spelling; every comparison with a schema name is case-insensitive
+//! (RFC 7643 §2.1).
 
 use std::fmt;
 
@@ -33,47 +34,17 @@ impl AttrPath {
         }
     }
 
-    /// An unqualified path to a sub-attribute.
-    pub fn with_sub(name: impl Into<String>, sub: impl Into<String>) -> Self {
-        AttrPath {
-            urn: None,
-            name: name.into(),
-            sub: Some(sub.into()),
-        }
-    }
-
-    /// Builds a path from one token such as `urn:...:User:manager.value` or `name.givenName`.
-    ///
-    /// The URN part ends at the last `:`; the version inside a URN (`2.0`) is why the `.` of a
-    /// sub-attribute is looked for only after it.
+    /// Parses one path such as `urn:...:User:manager.value` or `name.givenName`.
     ///
     /// # Errors
-    /// `invalidPath` when a name is empty or malformed, or there is more than one sub-attribute.
-    pub fn from_token(token: &str) -> Result<Self> {
-        let (urn, rest) = if urn::starts_with_ignore_case(token, "urn:") {
-            match token.rfind(':') {
-                Some(i) => (Some(token[..i].to_string()), &token[i + 1..]),
-                None => (None, token),
-            }
-        } else {
-            (None, token)
-        };
-        let mut parts = rest.split('.');
-        let name = parts.next().unwrap_or_default();
-        let sub = parts.next();
-        if parts.next().is_some() {
-            return Err(Error::invalid_path(format!(
-                "'{token}' has more than one sub-attribute"
-            )));
-        }
-        check_name(name, token)?;
-        if let Some(sub) = sub {
-            check_name(sub, token)?;
-        }
-        Ok(AttrPath {
-            urn,
-            name: name.to_string(),
-            sub: sub.map(str::to_string),
+    /// `invalidPath` when the text is not an attribute path (a name that is empty or malformed,
+    /// more than one sub-attribute).
+    pub fn parse(input: &str) -> Result<Self> {
+        grammar::attr_path(input).map_err(|e| {
+            Error::invalid_path(format!(
+                "'{input}' is not a valid attribute path: expected {}",
+                e.expected
+            ))
         })
     }
 
@@ -89,25 +60,6 @@ impl AttrPath {
                 .sub
                 .as_deref()
                 .is_some_and(|s| s.eq_ignore_ascii_case(sub))
-    }
-}
-
-/// RFC 7643 §2.1: `ATTRNAME = ALPHA *(nameChar)`; `$ref` is the one reserved exception.
-fn check_name(name: &str, token: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let ok = match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() => {
-            chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        }
-        Some('$') => name == "$ref",
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::invalid_path(format!(
-            "'{token}' is not a valid attribute path"
-        )))
     }
 }
 
@@ -145,14 +97,14 @@ impl PatchPath {
     /// # Errors
     /// `invalidPath` when the path does not follow the grammar, is too long or nests too deeply.
     pub fn parse(input: &str) -> Result<Self> {
-        let trimmed = input.trim();
-        if is_schema_urn(trimmed) {
-            return Ok(PatchPath::Schema(trimmed.to_string()));
-        }
-        crate::scim::filter::check_limits(trimmed).map_err(|e| Error::invalid_path(e.detail))?;
-        grammar::patch_path(trimmed).map_err(|e| {
-            Error::invalid_path(format!("invalid path '{trimmed}': expected {}", e.expected))
-        })?
+        crate::scim::filter::check_limits(input).map_err(|e| Error::invalid_path(e.detail))?;
+        grammar::patch_path(input).map_err(|e| {
+            Error::invalid_path(format!(
+                "invalid path '{}': expected {}",
+                input.trim(),
+                e.expected
+            ))
+        })
     }
 }
 
@@ -179,18 +131,31 @@ impl fmt::Display for PatchPath {
     }
 }
 
+/// An entry of an `attributes` / `excludedAttributes` list: one attribute, or a whole
+/// extension named by its schema URN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttrRef {
+    /// An attribute or sub-attribute.
+    Attr(AttrPath),
+    /// Every attribute of the schema with this URN.
+    Schema(String),
+}
+
+impl fmt::Display for AttrRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AttrRef::Attr(path) => write!(f, "{path}"),
+            AttrRef::Schema(urn) => f.write_str(urn),
+        }
+    }
+}
+
 /// Whether `s` is a schema URN rather than a path into one: the last segment of a schema URN is
 /// a resource name preceded by a version (`...:2.0:User`), while an attribute path adds one more
 /// segment after the resource name.
 pub fn is_schema_urn(s: &str) -> bool {
-    if !urn::starts_with_ignore_case(s, "urn:") || s.contains('[') {
-        return false;
-    }
-    let mut segments = s.rsplit(':');
-    let _resource = segments.next();
-    segments
-        .next()
-        .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    // Most keys asked about are plain attribute names: skip the parser for them.
+    urn::starts_with_ignore_case(s, "urn:") && grammar::schema_urn(s).is_ok()
 }
 
 /// Longest `attributes` / `excludedAttributes` value accepted, in bytes. The User schema with
@@ -204,70 +169,37 @@ pub const MAX_ATTRIBUTE_LIST_ENTRIES: usize = 100;
 /// Parses the `attributes` / `excludedAttributes` list: comma-separated attribute paths.
 ///
 /// A bracketed filter after a name (`emails[type eq "work"]`, seen in Microsoft's Postman tests)
-/// is not RFC syntax; the attribute it qualifies is kept and the filter dropped.
+/// is not RFC syntax; `compat::attributes` says what it means.
 ///
 /// # Errors
 /// `invalidPath` when an entry is not an attribute path, or the list is longer than
 /// [`MAX_ATTRIBUTE_LIST_LEN`] bytes or [`MAX_ATTRIBUTE_LIST_ENTRIES`] entries.
-pub fn parse_attribute_list(input: &str) -> Result<Vec<AttrPath>> {
+pub fn parse_attribute_list(input: &str) -> Result<Vec<AttrRef>> {
     if input.len() > MAX_ATTRIBUTE_LIST_LEN {
         return Err(Error::invalid_path(format!(
             "the attribute list is {} bytes long; at most {MAX_ATTRIBUTE_LIST_LEN} are accepted",
             input.len()
         )));
     }
-    let mut out = Vec::new();
-    for item in split_top_level_commas(input) {
-        let item = item.trim();
-        if item.is_empty() {
-            continue;
-        }
-        let token = match item.find('[') {
-            Some(i) => &item[..i],
-            None => item,
-        };
-        let path = if is_schema_urn(token) {
-            AttrPath {
-                urn: Some(token.to_string()),
-                name: String::new(),
-                sub: None,
-            }
-        } else {
-            AttrPath::from_token(token)?
-        };
-        out.push(path);
-        if out.len() > MAX_ATTRIBUTE_LIST_ENTRIES {
-            return Err(Error::invalid_path(format!(
-                "the attribute list has more than {MAX_ATTRIBUTE_LIST_ENTRIES} entries"
-            )));
-        }
+    let out = grammar::attr_list(input).map_err(|e| {
+        Error::invalid_path(format!(
+            "invalid attribute list at column {}: expected {}",
+            e.location.column, e.expected
+        ))
+    })?;
+    if out.len() > MAX_ATTRIBUTE_LIST_ENTRIES {
+        return Err(Error::invalid_path(format!(
+            "the attribute list has more than {MAX_ATTRIBUTE_LIST_ENTRIES} entries"
+        )));
     }
     Ok(out)
-}
-
-fn split_top_level_commas(input: &str) -> Vec<&str> {
-    let (mut depth, mut quoted, mut start, mut parts) = (0i32, false, 0, Vec::new());
-    let mut prev = '\0';
-    for (i, c) in input.char_indices() {
-        match c {
-            '"' if prev != '\\' => quoted = !quoted,
-            '[' if !quoted => depth += 1,
-            ']' if !quoted => depth -= 1,
-            ',' if !quoted && depth <= 0 => {
-                parts.push(&input[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-        prev = c;
-    }
-    parts.push(&input[start..]);
-    parts
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scim::error::ScimType;
+    use crate::scim::urn::{ENTERPRISE_USER, USER};
 
     #[test]
     fn attr_path_tokens() {
@@ -275,21 +207,25 @@ mod tests {
             ("userName", None, "userName", None),
             ("name.givenName", None, "name", Some("givenName")),
             ("$ref", None, "$ref", None),
+            ("emails.$ref", None, "emails", Some("$ref")),
+            ("x-Custom_1", None, "x-Custom_1", None),
             (
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
-                Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
+                Some(ENTERPRISE_USER),
                 "manager",
                 Some("value"),
             ),
             (
                 "urn:ietf:params:scim:schemas:core:2.0:User:userName",
-                Some("urn:ietf:params:scim:schemas:core:2.0:User"),
+                Some(USER),
                 "userName",
                 None,
             ),
+            ("URN:a:b:c", Some("URN:a:b"), "c", None),
+            ("urn:x", Some("urn"), "x", None),
         ];
         for (input, urn, name, sub) in rows {
-            let p = AttrPath::from_token(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let p = AttrPath::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(p.urn.as_deref(), *urn, "{input}");
             assert_eq!(p.name, *name, "{input}");
             assert_eq!(p.sub.as_deref(), *sub, "{input}");
@@ -299,11 +235,12 @@ mod tests {
 
     #[test]
     fn attr_path_rejects_malformed() {
-        for input in ["", "1abc", "a.b.c", "name.", ".x", "na me", "$foo"] {
-            assert!(
-                AttrPath::from_token(input).is_err(),
-                "{input:?} should be rejected"
-            );
+        let rows = [
+            "", "1abc", "a.b.c", "name.", ".x", "na me", "$foo", "a$b", "urn:", "a:b", "name[x]",
+        ];
+        for input in rows {
+            let err = AttrPath::parse(input).expect_err(input);
+            assert_eq!(err.scim_type, Some(ScimType::InvalidPath), "{input:?}");
         }
     }
 
@@ -324,19 +261,37 @@ mod tests {
                 r#"addresses[type eq "work" and primary eq true].streetAddress"#,
                 r#"addresses[type eq "work" and primary eq true].streetAddress"#,
             ),
+            (r#"emails [type eq "work"]"#, r#"emails[type eq "work"]"#),
             (
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
             ),
             (
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq "m"]"#,
+                r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq "m"]"#,
             ),
             (" active ", "active"),
         ];
         for (input, printed) in rows {
             let p = PatchPath::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert!(matches!(p, PatchPath::Attr { .. }), "{input}");
             assert_eq!(p.to_string(), *printed, "{input}");
+        }
+    }
+
+    #[test]
+    fn whole_extensions_are_schema_paths() {
+        let rows = [
+            (ENTERPRISE_USER, ENTERPRISE_USER),
+            (
+                " urn:ietf:params:scim:schemas:extension:Custom:2.0:User ",
+                "urn:ietf:params:scim:schemas:extension:Custom:2.0:User",
+            ),
+            ("urn:a:1:2:Thing", "urn:a:1:2:Thing"),
+        ];
+        for (input, urn) in rows {
+            let p = PatchPath::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(p, PatchPath::Schema(urn.to_string()), "{input}");
         }
     }
 
@@ -349,31 +304,47 @@ mod tests {
             "a b",
             "emails]",
             "x.y.z",
+            r#"name.givenName[value eq "x"]"#,
         ] {
             let err = PatchPath::parse(input).expect_err(input);
-            assert_eq!(
-                err.scim_type,
-                Some(crate::scim::error::ScimType::InvalidPath),
-                "{input}"
-            );
+            assert_eq!(err.scim_type, Some(ScimType::InvalidPath), "{input}");
         }
     }
 
     #[test]
     fn attribute_lists() {
-        let got = parse_attribute_list(r#"userName, name.givenName,emails[type eq "a,b"],urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"#)
-            .unwrap();
-        let printed: Vec<String> = got.iter().map(ToString::to_string).collect();
-        assert_eq!(
-            printed,
-            [
-                "userName",
-                "name.givenName",
-                "emails",
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
-            ]
-        );
-        assert!(parse_attribute_list("1bad").is_err());
+        let rows: &[(&str, &[&str])] = &[
+            (
+                r#"userName, name.givenName,emails[type eq "a,b"],urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"#,
+                &[
+                    "userName",
+                    "name.givenName",
+                    "emails",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+                ],
+            ),
+            // An escaped backslash closes its string: the comma after it separates entries.
+            (r#"emails[value eq "\\"],userName"#, &["emails", "userName"]),
+            (r#"emails[value eq "a\"],b"],title"#, &["emails", "title"]),
+            (
+                r#"addresses[type eq "x" and [y]],title"#,
+                &["addresses", "title"],
+            ),
+            ("", &[]),
+            (" , userName,,", &["userName"]),
+            (ENTERPRISE_USER, &[ENTERPRISE_USER]),
+        ];
+        for (input, want) in rows {
+            let got = parse_attribute_list(input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            let printed: Vec<String> = got.iter().map(ToString::to_string).collect();
+            assert_eq!(printed, *want, "{input}");
+        }
+        let whole = parse_attribute_list(ENTERPRISE_USER).unwrap();
+        assert_eq!(whole, [AttrRef::Schema(ENTERPRISE_USER.to_string())]);
+        for input in ["1bad", "a b", "emails[", "name.givenName.x"] {
+            let err = parse_attribute_list(input).expect_err(input);
+            assert_eq!(err.scim_type, Some(ScimType::InvalidPath), "{input}");
+        }
     }
 
     #[test]
@@ -386,25 +357,29 @@ mod tests {
         ];
         for (name, input) in rows {
             let err = parse_attribute_list(&input).expect_err(name);
-            assert_eq!(
-                err.scim_type,
-                Some(crate::scim::error::ScimType::InvalidPath),
-                "{name}"
-            );
+            assert_eq!(err.scim_type, Some(ScimType::InvalidPath), "{name}");
         }
     }
 
     #[test]
     fn schema_urns_are_told_from_paths() {
-        assert!(is_schema_urn(
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-        ));
-        assert!(is_schema_urn(
-            "urn:ietf:params:scim:schemas:extension:Custom:2.0:User"
-        ));
-        assert!(!is_schema_urn(
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"
-        ));
-        assert!(!is_schema_urn("userName"));
+        let rows = [
+            (ENTERPRISE_USER, true),
+            (
+                "urn:ietf:params:scim:schemas:extension:Custom:2.0:User",
+                true,
+            ),
+            ("URN:ietf:params:scim:schemas:core:2.0:Group", true),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                false,
+            ),
+            ("urn:ietf:params:scim:schemas:core:2.0", false),
+            ("urn:ietf:params:scim:schemas:core:2.0:User[x]", false),
+            ("userName", false),
+        ];
+        for (input, want) in rows {
+            assert_eq!(is_schema_urn(input), want, "{input}");
+        }
     }
 }

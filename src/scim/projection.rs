@@ -4,16 +4,16 @@
 use serde_json::{Map, Value};
 
 use crate::scim::error::Result;
-use crate::scim::path::{AttrPath, is_schema_urn, parse_attribute_list};
-use crate::scim::schema::{Attribute, CUSTOM_EXTENSION_ATTRIBUTE, ResourceKind, Returned};
+use crate::scim::path::{AttrPath, AttrRef, is_schema_urn, parse_attribute_list};
+use crate::scim::schema::{AttrDef, Attribute, ResourceKind, Returned};
 
 /// Which attributes a response carries.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Projection {
     /// `attributes`: when non-empty, only these (plus `returned: always`) are returned.
-    pub attributes: Vec<AttrPath>,
+    pub attributes: Vec<AttrRef>,
     /// `excludedAttributes`: removed from the default set (`returned: always` stays).
-    pub excluded: Vec<AttrPath>,
+    pub excluded: Vec<AttrRef>,
 }
 
 impl Projection {
@@ -61,7 +61,7 @@ impl Projection {
                 Some(value)
             } else if is_schema_urn(&key) {
                 self.extension(kind, &key, value)
-            } else if let Some(def) = kind.resolve(&AttrPath::new(key.as_str())).map(|r| r.attr) {
+            } else if let Some(def) = kind.resolve(&AttrPath::new(key.as_str())).map(|r| r.attr()) {
                 self.attribute(kind, None, &key, def, value)
             } else {
                 None
@@ -78,13 +78,9 @@ impl Projection {
             return None;
         };
         let schema = kind.extension(urn);
-        let whole = |list: &[AttrPath]| {
-            list.iter().any(|p| {
-                p.name.is_empty()
-                    && p.urn
-                        .as_deref()
-                        .is_some_and(|u| u.eq_ignore_ascii_case(urn))
-            })
+        let whole = |list: &[AttrRef]| {
+            list.iter()
+                .any(|r| matches!(r, AttrRef::Schema(u) if u.eq_ignore_ascii_case(urn)))
         };
         if whole(&self.excluded) {
             return None;
@@ -94,7 +90,7 @@ impl Projection {
         for (key, v) in object {
             let def = schema
                 .and_then(|s| s.attribute(&key))
-                .unwrap_or(&CUSTOM_EXTENSION_ATTRIBUTE);
+                .unwrap_or(AttrDef::Custom.attribute());
             let projected = if keep_all {
                 Some(v)
             } else {
@@ -135,11 +131,7 @@ impl Projection {
             Returned::Default | Returned::Request => {}
         }
         if !self.attributes.is_empty() {
-            let hits: Vec<&AttrPath> = self
-                .attributes
-                .iter()
-                .filter(|p| names(kind, p, urn, name))
-                .collect();
+            let hits = paths_naming(&self.attributes, kind, urn, name);
             if hits.is_empty() {
                 return Decision::Drop;
             }
@@ -151,11 +143,7 @@ impl Projection {
         if def.returned == Returned::Request {
             return Decision::Drop;
         }
-        let hits: Vec<&AttrPath> = self
-            .excluded
-            .iter()
-            .filter(|p| names(kind, p, urn, name))
-            .collect();
+        let hits = paths_naming(&self.excluded, kind, urn, name);
         if hits.iter().any(|p| p.sub.is_none()) {
             return Decision::Drop;
         }
@@ -173,6 +161,21 @@ enum Decision {
     Keep,
     /// Keep (`true`) or drop (`false`) only these sub-attributes.
     Subs(Vec<String>, bool),
+}
+
+/// The attribute paths of `list` that name the attribute `name` living in `urn` (None = core).
+fn paths_naming<'p>(
+    list: &'p [AttrRef],
+    kind: ResourceKind,
+    urn: Option<&str>,
+    name: &str,
+) -> Vec<&'p AttrPath> {
+    list.iter()
+        .filter_map(|r| match r {
+            AttrRef::Attr(p) if names(kind, p, urn, name) => Some(p),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether `path` names the attribute `name` living in `urn` (None = core).

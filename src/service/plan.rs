@@ -76,15 +76,15 @@ fn lookup_for(kind: ResourceKind, f: &Filter) -> Option<Lookup> {
     match f {
         Filter::Compare(path, CompareOp::Eq, CompValue::Str(v)) => {
             if kind.has_members() && is_member_value(kind, path) {
-                return Some(Lookup::HasMember(v.clone()));
+                return Some(Lookup::HasMember(v.to_string()));
             }
             let resolved = kind.resolve(path)?;
             if resolved.container != Container::Core || resolved.sub.is_some() {
                 return None;
             }
-            match resolved.attr.name {
-                "id" => Some(Lookup::Id(v.clone())),
-                "externalId" => Some(Lookup::ExternalId(v.clone())),
+            match resolved.attr().name {
+                "id" => Some(Lookup::Id(v.to_string())),
+                "externalId" => Some(Lookup::ExternalId(v.to_string())),
                 name if name == kind.unique_attribute() => Some(Lookup::Unique(fold_case(v))),
                 _ => None,
             }

@@ -8,9 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use super::IfMatch;
 use super::resource::etag;
 use super::{Error, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys};
+use crate::scim::input::prepare;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
-use crate::scim::resource::prepare;
 use crate::scim::schema::{PatchAnswer, ResourceKind};
 use crate::store::{Deleted, MemberChange, Members, Record, Store, StoreError, TenantId};
 

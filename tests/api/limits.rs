@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use scim_lambda::scim::discovery::MAX_BODY_BYTES;
+use scim_lambda::http::limits::MAX_BODY_BYTES;
 use scim_lambda::scim::filter::{MAX_FILTER_DEPTH, MAX_FILTER_LEN};
 use scim_lambda::scim::list::MAX_COUNT;
 use scim_lambda::scim::patch::MAX_OPERATIONS;

@@ -1,7 +1,8 @@
 //! Evaluating a [`Filter`] against a resource document.
 //!
 //! Comparison follows the attribute's definition: `caseExact: false` strings compare after
-//! [`fold_case`], `dateTime` values compare as instants, numbers as numbers. A complex
+//! [`fold_case`](crate::scim::fold::fold_case) (the literal folded once, when the filter is
+//! parsed), `dateTime` values compare as instants, numbers as numbers. A complex
 //! multi-valued attribute compared without a sub-attribute compares its `value`s, and a
 //! multi-valued attribute matches when any value does (RFC 7644 §3.4.2.2).
 //!
@@ -17,8 +18,10 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::{CompValue, CompareOp, Filter};
+use crate::scim::compat;
+use crate::scim::fold::Folded;
 use crate::scim::path::AttrPath;
-use crate::scim::schema::{AttrType, Attribute, ResourceKind, container_of, fold_case, get_ci};
+use crate::scim::schema::{AttrType, Attribute, ResourceKind, container_of, get_ci};
 
 /// Most bytes of values the filters of one query may compare: about a tenth of a second of
 /// folding and searching. Entra's and Okta's lookups use a few hundred bytes per resource.
@@ -168,12 +171,12 @@ fn lookup<'v>(
                 let Some(container) = container_of(node, resolved.container) else {
                     return (Vec::new(), None);
                 };
-                let Some(value) = get_ci(container, resolved.attr.name) else {
-                    return (Vec::new(), Some(resolved.sub.unwrap_or(resolved.attr)));
+                let Some(value) = get_ci(container, resolved.attr().name) else {
+                    return (Vec::new(), Some(resolved.sub.unwrap_or(resolved.attr())));
                 };
                 match (&path.sub, resolved.sub) {
                     (Some(sub), def) => (sub_values(value, sub), def),
-                    (None, _) => (vec![value], Some(resolved.attr)),
+                    (None, _) => (vec![value], Some(resolved.attr())),
                 }
             }
             // Unknown to the schema: compare what is there, case-insensitively.
@@ -270,12 +273,12 @@ pub fn compare_json(
         }
         (Value::String(s), CompValue::Str(c)) => compare_str(s, c, op, case_exact),
         (Value::Bool(b), CompValue::Bool(c)) => equality(op, b == c),
-        // Lenient: Entra writes booleans as "True"/"False" strings, and clients filter that way too.
-        (Value::Bool(b), CompValue::Str(c)) => match parse_bool(c) {
+        // `"True"`/`"False"` on either side: Entra's legacy dialect (compat::filter).
+        (Value::Bool(b), CompValue::Str(c)) => match compat::input::lenient_bool_text(c) {
             Some(c) => equality(op, *b == c),
             None => false,
         },
-        (Value::String(s), CompValue::Bool(c)) => match parse_bool(s) {
+        (Value::String(s), CompValue::Bool(c)) => match compat::input::lenient_bool_text(s) {
             Some(b) => equality(op, b == *c),
             None => false,
         },
@@ -287,17 +290,23 @@ pub fn compare_json(
     }
 }
 
-fn compare_str(s: &str, c: &str, op: CompareOp, case_exact: bool) -> bool {
-    let (s, c) = if case_exact {
-        (std::borrow::Cow::Borrowed(s), std::borrow::Cow::Borrowed(c))
-    } else {
-        (fold_case(s).into(), fold_case(c).into())
-    };
+/// Compares a document string with a filter literal. The literal was folded when the filter
+/// was parsed; the document's side is folded as it is read, without a copy.
+fn compare_str(s: &str, c: &Folded, op: CompareOp, case_exact: bool) -> bool {
+    if case_exact {
+        let c = c.as_str();
+        return match op {
+            CompareOp::Co => s.contains(c),
+            CompareOp::Sw => s.starts_with(c),
+            CompareOp::Ew => s.ends_with(c),
+            _ => ordering_matches(op, s.cmp(c)),
+        };
+    }
     match op {
-        CompareOp::Co => s.contains(c.as_ref()),
-        CompareOp::Sw => s.starts_with(c.as_ref()),
-        CompareOp::Ew => s.ends_with(c.as_ref()),
-        _ => ordering_matches(op, s.cmp(&c)),
+        CompareOp::Co => c.is_within_folded(s),
+        CompareOp::Sw => c.is_prefix_of_folded(s),
+        CompareOp::Ew => c.is_suffix_of_folded(s),
+        _ => ordering_matches(op, c.cmp_folded(s)),
     }
 }
 
@@ -323,15 +332,4 @@ fn ordering_matches(op: CompareOp, o: Ordering) -> bool {
 
 fn parse_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok()
-}
-
-/// `"true"`/`"false"` in any case, as Entra's legacy dialect writes booleans.
-pub(crate) fn parse_bool(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
 }

@@ -1,20 +1,21 @@
-//! The filter and PATCH-path grammar (RFC 7644 §3.4.2.2 ABNF, §3.10), as a PEG.
+//! The grammar of filters, attribute paths, PATCH paths and attribute lists (RFC 7644
+//! §3.4.2.2 ABNF, §3.10, §3.4.2.5), as one PEG: every path is read here, nowhere by hand.
 //!
 //! Precedence, lowest first: `or`, `and`, then `not (...)`, grouping and attribute expressions
 //! (RFC 7644 §3.4.2.2, Table 4). Keywords match case-insensitively and must end at a word
-//! boundary, so `userName eq "x" ornament` is an error rather than an `or`.
+//! boundary, so `userName eq "x" ornament` is an error rather than an `or`. The lenient forms
+//! real clients send are recognised here and given their meaning by `compat`.
 
 use super::{CompValue, CompareOp, Filter};
-use crate::scim::path::{AttrPath, PatchPath};
+use crate::scim::compat;
+use crate::scim::path::{AttrPath, AttrRef, PatchPath};
 
 peg::parser! {
     grammar scim() for str {
         /// Optional whitespace.
         rule _ = quiet!{[' ' | '\t' | '\r' | '\n']*}
-        /// Required whitespace.
-        rule __ = quiet!{[' ' | '\t' | '\r' | '\n']+}
 
-        rule word_end() = !['a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' | '$' | ':' | '.']
+        rule word_end() = !path_char()
 
         /// A case-insensitive keyword.
         rule kw(k: &'static str) = kw_text(k) word_end()
@@ -24,20 +25,56 @@ peg::parser! {
 
         pub rule filter() -> Filter = _ f:expr() _ { f }
 
-        pub rule patch_path() -> Result<PatchPath, crate::scim::error::Error>
-            = p:attr_path() f:(_ "[" _ f:expr() _ "]" { f })? sub:("." s:$(name_char()+) { s })? {
-                let mut attr = p?;
-                match (f, sub) {
-                    (None, None) => Ok(PatchPath::Attr { attr, filter: None }),
-                    (Some(f), sub) if attr.sub.is_none() => {
-                        attr.sub = sub.map(str::to_string);
-                        Ok(PatchPath::Attr { attr, filter: Some(f) })
-                    }
-                    _ => Err(crate::scim::error::Error::invalid_path(
-                        "a value filter must follow the attribute name directly",
-                    )),
-                }
+        /// RFC 7644 §3.5.2: `PATH = attrPath / valuePath [subAttr]`, or a whole extension
+        /// addressed by its schema URN.
+        pub rule patch_path() -> PatchPath
+            = _ u:schema_urn() _ { PatchPath::Schema(u.to_string()) }
+            / _ urn:qualifier()? name:attr_name() _ "[" _ f:expr() _ "]" sub:("." s:attr_name() { s })? _ {
+                let attr = AttrPath { urn: urn.map(str::to_string), name: name.to_string(), sub: sub.map(str::to_string) };
+                PatchPath::Attr { attr, filter: Some(f) }
             }
+            / _ attr:attr_path() _ { PatchPath::Attr { attr, filter: None } }
+
+        /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5): comma-separated attribute
+        /// paths or schema URNs; empty entries are skipped.
+        pub rule attr_list() -> Vec<AttrRef>
+            = entries:(_ e:list_entry()? _ { e }) ** "," { entries.into_iter().flatten().collect() }
+
+        rule list_entry() -> AttrRef
+            = r:attr_ref() f:(_ bracketed())? { if f.is_some() { compat::attributes::with_value_filter(r) } else { r } }
+
+        /// A whole schema or one attribute of it.
+        rule attr_ref() -> AttrRef
+            = u:schema_urn() { AttrRef::Schema(u.to_string()) }
+            / p:attr_path() { AttrRef::Attr(p) }
+
+        /// A bracketed value filter, skipped as text (quoted strings and nesting respected).
+        rule bracketed() = "[" ( quoted() / bracketed() / [^ '[' | ']' | '"'] )* "]"
+
+        /// RFC 7644 §3.10: `attrPath = [URI ":"] ATTRNAME *1subAttr`.
+        pub rule attr_path() -> AttrPath
+            = urn:qualifier()? name:attr_name() sub:("." s:attr_name() { s })? word_end() {
+                AttrPath { urn: urn.map(str::to_string), name: name.to_string(), sub: sub.map(str::to_string) }
+            }
+
+        /// The URN before an attribute name: everything up to the last `:` of the path.
+        rule qualifier() -> &'input str
+            = u:$(kw_text("urn") (":" urn_segment() &":")*) ":" { u }
+
+        /// A schema URN alone: `urn:...:<version>:<Resource>`. The version segment tells it from
+        /// a path into the schema, which has one segment more (`...:2.0:User:userName`).
+        pub rule schema_urn() -> &'input str
+            = u:$(kw_text("urn") (":" !(version() ":" urn_segment()? word_end()) urn_segment())* ":" version() ":" urn_segment()?) word_end() { u }
+
+        rule version() = ['0'..='9' | '.']+
+        rule urn_segment() = ['a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' | '$' | '.']+
+
+        /// RFC 7643 §2.1: `ATTRNAME = ALPHA *(nameChar)`; `$ref` is the one reserved exception.
+        rule attr_name() -> &'input str
+            = $(['a'..='z' | 'A'..='Z'] ['a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-']*)
+            / $("$ref")
+
+        rule path_char() = ['a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' | '$' | ':' | '.']
 
         rule expr() -> Filter = precedence!{
             x:(@) _ kw("or") _ y:@ { Filter::Or(Box::new(x), Box::new(y)) }
@@ -50,18 +87,13 @@ peg::parser! {
         }
 
         rule attr_expr() -> Filter
-            = p:path() _ "[" _ inner:expr() _ "]" tail:("." sub:$(name_char()+) _ t:tail() { (sub, t) })? {?
-                let p = p?;
-                let inner = match tail {
-                    None => inner,
-                    Some((sub, tail)) => {
-                        let sub_path = AttrPath::from_token(sub).map_err(|_| "attribute name")?;
-                        inner.and(tail(sub_path))
-                    }
-                };
-                Ok(Filter::ValuePath(p, Box::new(inner)))
+            = p:attr_path() _ "[" _ inner:expr() _ "]" tail:("." sub:attr_name() _ t:tail() { (sub, t) })? {
+                match tail {
+                    None => Filter::ValuePath(p, Box::new(inner)),
+                    Some((sub, tail)) => compat::filter::value_path_tail(p, inner, tail(AttrPath::new(sub))),
+                }
             }
-            / p:path() _ t:tail() {? Ok(t(p?)) }
+            / p:attr_path() _ t:tail() { t(p) }
 
         /// What follows an attribute path: `pr`, or an operator and a value.
         rule tail() -> Box<dyn FnOnce(AttrPath) -> Filter>
@@ -69,15 +101,6 @@ peg::parser! {
             / op:compare_op() _ v:comp_value() {
                 Box::new(move |p| Filter::Compare(p, op, v))
             }
-
-        rule path() -> Result<AttrPath, &'static str>
-            = s:$(path_char()+) { AttrPath::from_token(s).map_err(|_| "attribute path") }
-
-        rule attr_path() -> Result<AttrPath, crate::scim::error::Error>
-            = s:$(path_char()+) { AttrPath::from_token(s) }
-
-        rule path_char() = ['a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' | '$' | ':' | '.']
-        rule name_char() = ['a'..='z' | 'A'..='Z' | '0'..='9' | '_' | '-' | '$']
 
         rule compare_op() -> CompareOp
             = kw("eq") { CompareOp::Eq } / kw("ne") { CompareOp::Ne }
@@ -91,8 +114,8 @@ peg::parser! {
             / kw("false") { CompValue::Bool(false) }
             / kw("null") { CompValue::Null }
             / n:number() { CompValue::Number(n) }
-            / s:string() { CompValue::Str(s) }
-            / u:unquoted() { CompValue::Str(u.to_string()) }
+            / s:string() { CompValue::Str(s.into()) }
+            / u:unquoted() { compat::filter::unquoted_value(u) }
 
         rule number() -> serde_json::Number
             = s:$("-"? ['0'..='9']+ ("." ['0'..='9']+)? (['e' | 'E'] ['+' | '-']? ['0'..='9']+)?)
@@ -100,25 +123,19 @@ peg::parser! {
                 serde_json::from_str(s).map_err(|_| "number")
             }
 
+        /// A JSON string as text: a backslash escapes the next character, so `"\\"` ends
+        /// where it should.
+        rule quoted() = "\"" ("\\" [_] / [^ '"' | '\\'])* "\""
+
         rule string() -> String
-            = s:$("\"" ("\\" [_] / [^ '"' | '\\'])* "\"") {?
+            = s:$(quoted()) {?
                 serde_json::from_str(s).map_err(|_| "JSON string")
             }
 
-        /// Lenient: a bare token such as `jyoung` (Microsoft's legacy `externalId eq jyoung`).
+        /// A bare token (`externalId eq jyoung`): see `compat::filter::unquoted_value`.
         rule unquoted() -> &'input str
             = $([^ ' ' | '\t' | '\r' | '\n' | '(' | ')' | '[' | ']' | '"']+)
     }
 }
 
-/// Parses a whole filter expression.
-pub(crate) fn filter(input: &str) -> Result<Filter, peg::error::ParseError<peg::str::LineCol>> {
-    scim::filter(input)
-}
-
-/// Parses a PATCH path; the outer error is a syntax error, the inner one a semantic one.
-pub(crate) fn patch_path(
-    input: &str,
-) -> Result<crate::scim::error::Result<PatchPath>, peg::error::ParseError<peg::str::LineCol>> {
-    scim::patch_path(input)
-}
+pub(crate) use scim::{attr_list, attr_path, filter, patch_path, schema_urn};

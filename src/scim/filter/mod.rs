@@ -16,6 +16,7 @@ pub use eval::{
 use std::fmt;
 
 use crate::scim::error::{Error, Result};
+use crate::scim::fold::Folded;
 use crate::scim::path::AttrPath;
 
 /// Longest filter accepted, in bytes. Entra's lookups are well under 200 bytes.
@@ -90,8 +91,8 @@ pub enum CompValue {
     Bool(bool),
     /// A JSON number.
     Number(serde_json::Number),
-    /// A string (quoted, or unquoted in the lenient form).
-    Str(String),
+    /// A string (quoted, or unquoted in the lenient form), with its case folding.
+    Str(Folded),
 }
 
 impl Filter {
@@ -194,7 +195,7 @@ impl fmt::Display for CompValue {
             CompValue::Bool(b) => write!(f, "{b}"),
             CompValue::Number(n) => write!(f, "{n}"),
             CompValue::Str(s) => {
-                let quoted = serde_json::to_string(s).map_err(|_| fmt::Error)?;
+                let quoted = serde_json::to_string(s.as_str()).map_err(|_| fmt::Error)?;
                 f.write_str(&quoted)
             }
         }

@@ -172,6 +172,12 @@ fn eval_table() {
             true,
         ),
         ("username_miss", r#"userName eq "nobody""#, false),
+        ("sw_folded", r#"userName sw "BJEN""#, true),
+        ("ew_folded", r#"userName ew "@EXAMPLE.COM""#, true),
+        ("co_folded", r#"userName co "SEN@EX""#, true),
+        ("gt_folded", r#"userName gt "BJENSEN""#, true),
+        ("lt_folded", r#"userName lt "BJENSEN""#, false),
+        ("sw_case_exact", r#"externalId sw "bjen""#, false),
         (
             "external_id_case_exact",
             r#"externalId eq "bjensen""#,
@@ -289,7 +295,7 @@ fn arb_value() -> impl Strategy<Value = CompValue> {
         Just(CompValue::Null),
         any::<bool>().prop_map(CompValue::Bool),
         any::<i32>().prop_map(|i| CompValue::Number(i.into())),
-        "\\PC{0,12}".prop_map(CompValue::Str),
+        "\\PC{0,12}".prop_map(|s| CompValue::Str(s.into())),
     ]
 }
 

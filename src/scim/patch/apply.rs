@@ -15,8 +15,8 @@ use super::{MemberDelta, members};
 use crate::scim::compat;
 use crate::scim::error::{Error, Result};
 use crate::scim::filter::Filter;
+use crate::scim::input::{is_extension_key, is_member_list};
 use crate::scim::path::{AttrPath, PatchPath};
-use crate::scim::resource::{is_extension_key, is_member_list, stored_name};
 use crate::scim::schema::{Attribute, Container, Mutability, Resolved, ResourceKind, key_ci};
 
 /// Whether a write adds to or replaces what is there.
@@ -41,7 +41,7 @@ pub(super) struct Target<'a> {
 impl Target<'_> {
     /// `add`/`replace` without a path: RFC 7644 §3.5.2.1 says the value "MUST contain a set of
     /// attributes"; each key is applied as if it were the operation's path
-    /// (`compat::pathless_key_as_path`).
+    /// (`compat::patch::pathless_key_as_path`).
     pub fn pathless(&mut self, mode: Mode, value: &Value) -> Result<()> {
         let Value::Object(entries) = value else {
             return Err(Error::invalid_value(
@@ -49,7 +49,7 @@ impl Target<'_> {
             ));
         };
         for (key, v) in entries {
-            if let Some(path) = compat::pathless_key_as_path(key) {
+            if let Some(path) = compat::patch::pathless_key_as_path(key) {
                 self.write_key(mode, &path, v)?;
             }
         }
@@ -60,7 +60,7 @@ impl Target<'_> {
     fn write_key(&mut self, mode: Mode, path: &PatchPath, value: &Value) -> Result<()> {
         if let PatchPath::Attr { attr, .. } = path {
             if let Some(r) = self.kind.resolve(attr) {
-                if compat::ignored_in_pathless_value(r.attr, r.sub) {
+                if compat::patch::ignored_in_pathless_value(r.attr(), r.sub) {
                     return Ok(());
                 }
             }
@@ -78,32 +78,32 @@ impl Target<'_> {
             return Ok(());
         };
         check_mutable(&r, attr)?;
-        if is_member_list(self.kind, r.attr) {
+        if is_member_list(self.kind, r.attr()) {
             return members::write(self.delta, mode, r.sub, filter, value);
         }
         // `password` (writeOnly) is accepted and dropped: this server never authenticates users,
         // so it never stores secrets (same rule as `resource::prepare`).
-        if r.attr.mutability == Mutability::WriteOnly {
+        if r.attr().mutability == Mutability::WriteOnly {
             return Ok(());
         }
-        if compat::is_cleared(value) {
+        if compat::input::is_cleared(value) {
             return self.remove_attr(&r, attr, filter, None);
         }
-        let name = stored_name(r.attr, &attr.name);
+        let name = r.def.stored_name(&attr.name);
         let container = container_mut(self.doc, r.container, true);
         let Some(container) = container else {
             return Ok(());
         };
         match (filter, r.sub) {
-            (None, None) => set_whole(container, r.attr, name, value, mode),
-            (None, Some(sub)) => set_sub(container, r.attr, name, sub, value),
-            (Some(filter), sub) => set_filtered(container, r.attr, name, filter, sub, value),
+            (None, None) => set_whole(container, r.attr(), name, value, mode),
+            (None, Some(sub)) => set_sub(container, r.attr(), name, sub, value),
+            (Some(filter), sub) => set_filtered(container, r.attr(), name, filter, sub, value),
         }
     }
 
-    /// A path that is an extension URN: each key of the object value is written as
-    /// `<urn>:<key>`, so sub-attributes not in the value are left unchanged (RFC 7644 §3.5.2.3
-    /// for complex targets). `null`/`""` removes the whole extension.
+    /// A path that is an extension URN: each key of the object value is written as the path
+    /// `<key>` qualified by the URN, so sub-attributes not in the value are left unchanged
+    /// (RFC 7644 §3.5.2.3 for complex targets). `null`/`""` removes the whole extension.
     fn write_extension(&mut self, mode: Mode, urn: &str, value: &Value) -> Result<()> {
         if urn.eq_ignore_ascii_case(self.kind.schema().id) {
             return self.pathless(mode, value);
@@ -111,14 +111,20 @@ impl Target<'_> {
         if !is_extension_key(self.kind, urn) {
             return Ok(());
         }
-        if compat::is_cleared(value) {
+        if compat::input::is_cleared(value) {
             return self.remove(&PatchPath::Schema(urn.to_string()), None);
         }
         let Value::Object(entries) = value else {
             return Err(Error::invalid_value(format!("'{urn}' must be an object")));
         };
         for (key, v) in entries {
-            if let Ok(attr) = AttrPath::from_token(&format!("{urn}:{key}")) {
+            // A key is a path inside the extension; one carrying a URN of its own names no
+            // attribute of this one and is ignored, like any unknown attribute.
+            let Ok(mut attr) = AttrPath::parse(key) else {
+                continue;
+            };
+            if attr.urn.is_none() {
+                attr.urn = Some(urn.to_string());
                 self.write_key(mode, &PatchPath::Attr { attr, filter: None }, v)?;
             }
         }
@@ -142,7 +148,7 @@ impl Target<'_> {
                     return Ok(());
                 };
                 check_mutable(&r, attr)?;
-                if is_member_list(self.kind, r.attr) {
+                if is_member_list(self.kind, r.attr()) {
                     return members::remove(self.delta, r.sub, filter.as_ref(), value);
                 }
                 self.remove_attr(&r, attr, filter.as_ref(), value)
@@ -157,7 +163,7 @@ impl Target<'_> {
         filter: Option<&Filter>,
         value: Option<&Value>,
     ) -> Result<()> {
-        let name = stored_name(r.attr, &path.name);
+        let name = r.def.stored_name(&path.name);
         let Some(container) = container_mut(self.doc, r.container, false) else {
             return Ok(());
         };
@@ -166,12 +172,12 @@ impl Target<'_> {
         };
         if let Some(slot) = container.get_mut(&key) {
             match (filter, r.sub) {
-                (None, None) => match compat::removal_value_list(value) {
-                    Some(list) if r.attr.multi_valued => remove_listed(slot, r.attr, list)?,
+                (None, None) => match compat::patch::removal_value_list(value) {
+                    Some(list) if r.attr().multi_valued => remove_listed(slot, r.attr(), list)?,
                     _ => *slot = Value::Null,
                 },
                 (None, Some(sub)) => for_each_element(slot, |e| remove_ci(e, sub.name)),
-                (Some(filter), sub) => remove_filtered(slot, r.attr, filter, sub),
+                (Some(filter), sub) => remove_filtered(slot, r.attr(), filter, sub),
             }
         }
         tidy(container, &key);
@@ -181,10 +187,10 @@ impl Target<'_> {
 
 /// RFC 7643 §2.2: a `readOnly` attribute "SHALL NOT be modified"; an explicit path to one is a
 /// 400 `mutability` (RFC 7644 §3.5.2). (Read-only keys inside a path-less value are skipped
-/// before this, see `compat::ignored_in_pathless_value`.)
+/// before this, see `compat::patch::ignored_in_pathless_value`.)
 fn check_mutable(r: &Resolved<'_>, path: &AttrPath) -> Result<()> {
     let read_only = |a: &Attribute| a.mutability == Mutability::ReadOnly;
-    if read_only(r.attr) || r.sub.is_some_and(read_only) {
+    if read_only(r.attr()) || r.sub.is_some_and(read_only) {
         return Err(Error::mutability(format!("'{path}' is read-only")));
     }
     Ok(())

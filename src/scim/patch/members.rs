@@ -11,7 +11,7 @@ use super::apply::Mode;
 use crate::scim::compat;
 use crate::scim::error::{Error, Result};
 use crate::scim::filter::{CompValue, CompareOp, Filter};
-use crate::scim::resource::member_ids;
+use crate::scim::input::member_ids;
 use crate::scim::schema::Attribute;
 
 /// `add` / `replace` on `members` (or `members.value`): RFC 7644 §3.5.2.1 adds the listed
@@ -43,7 +43,7 @@ pub(super) fn write(
 }
 
 /// `remove` on `members`: by filter (`members[value eq "x"]`, several joined with `or`), by a
-/// value list (Entra legacy, `compat::removal_value_list`: only the listed ids), or, with
+/// value list (Entra legacy, `compat::patch::removal_value_list`: only the listed ids), or, with
 /// neither, every member (RFC 7644 §3.5.2.2: "all values are removed").
 ///
 /// # Errors
@@ -68,7 +68,7 @@ pub(super) fn remove(
         }
         // A value that lists nobody (`[]`, `""`) removes nobody: only a remove without any
         // value means "all members", so a malformed list can never empty a group.
-        (None, Some(list)) => match compat::removal_value_list(Some(list)) {
+        (None, Some(list)) => match compat::patch::removal_value_list(Some(list)) {
             Some(list) => member_ids(list)?,
             None => Vec::new(),
         },
@@ -92,7 +92,7 @@ fn ids_in_filter(filter: &Filter, ids: &mut Vec<String>) -> Result<()> {
         Filter::Compare(path, CompareOp::Eq, CompValue::Str(id))
             if path.is("value") && path.urn.is_none() =>
         {
-            ids.push(id.clone());
+            ids.push(id.to_string());
             Ok(())
         }
         Filter::Or(a, b) => {

@@ -17,10 +17,10 @@ mod values;
 
 use serde_json::{Map, Value};
 
-use crate::scim::compat::{self, OpName};
+use crate::scim::compat;
 use crate::scim::error::{Error, Result};
+use crate::scim::input::{check_required, refresh_schemas};
 use crate::scim::path::PatchPath;
-use crate::scim::resource::{check_required, refresh_schemas};
 use crate::scim::schema::{ResourceKind, get_ci};
 
 /// Most operations accepted in one request. Entra sends a handful; the cap bounds the work one
@@ -57,9 +57,21 @@ pub enum PatchOp {
         /// Target.
         path: PatchPath,
         /// Optional list of values to remove from a multi-valued target (Entra's legacy
-        /// member removal, see `compat::removal_value_list`).
+        /// member removal, see `compat::patch::removal_value_list`).
         value: Option<Value>,
     },
+}
+
+/// The three PATCH operations of RFC 7644 §3.5.2 (their names are read by
+/// `compat::patch::op_name`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpName {
+    /// `add`
+    Add,
+    /// `replace`
+    Replace,
+    /// `remove`
+    Remove,
 }
 
 /// Membership changes a group PATCH asks for, folded in operation order.
@@ -116,12 +128,12 @@ impl PatchRequest {
                 "the PATCH body must be a JSON object",
             ));
         };
-        if !compat::patch_schemas_ok(body) {
+        if !compat::patch::patch_schemas_ok(body) {
             return Err(Error::invalid_syntax(
                 "'schemas' must contain urn:ietf:params:scim:api:messages:2.0:PatchOp",
             ));
         }
-        let raw = compat::operations(body)?;
+        let raw = compat::patch::operations(body)?;
         if raw.len() > MAX_OPERATIONS {
             return Err(Error::too_many(format!(
                 "{} operations; at most {MAX_OPERATIONS} are accepted",
@@ -171,7 +183,7 @@ impl PatchOp {
         let name = get_ci(raw, "op")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let op = compat::op_name(name)
+        let op = compat::patch::op_name(name)
             .ok_or_else(|| Error::invalid_syntax(format!("unknown PATCH op '{name}'")))?;
         let path = parse_path(raw)?;
         let value = get_ci(raw, "value").cloned();

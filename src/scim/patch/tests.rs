@@ -7,22 +7,7 @@ use serde_json::{Value, json};
 use super::*;
 use crate::scim::error::ScimType;
 
-const E: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-
-macro_rules! fixture {
-    ($client:literal, $name:literal) => {
-        serde_json::from_str::<Value>(include_str!(concat!(
-            "../../../tests/fixtures/",
-            $client,
-            "/",
-            $name,
-            ".json"
-        )))
-        .expect($name)
-    };
-}
+use crate::scim::urn::{ENTERPRISE_USER as E, GROUP, USER};
 
 fn meta() -> Value {
     json!({"resourceType":"User","created":"2024-01-01T00:00:00Z",

@@ -9,7 +9,7 @@ use super::apply::Mode;
 use crate::scim::compat;
 use crate::scim::error::{Error, Result};
 use crate::scim::filter::{Filter, matches_element};
-use crate::scim::resource::{keep_one_primary, normalize_element, normalize_value};
+use crate::scim::input::{keep_one_primary, normalize_element, normalize_value};
 use crate::scim::schema::{AttrType, Attribute, key_ci};
 
 /// The value stored under `name`, renamed to that spelling if stored under another case, or a
@@ -122,7 +122,7 @@ pub(super) fn set_sub(
 }
 
 /// `emails[type eq "work"].value` and `emails[type eq "work"]`: writes into every matching
-/// element; when none matches, `compat::element_from_filter` may seed a new one, otherwise
+/// element; when none matches, `compat::patch::element_from_filter` may seed a new one, otherwise
 /// RFC 7644 §3.5.2.3: "the operation ... fails with ... noTarget".
 pub(super) fn set_filtered(
     container: &mut Map<String, Value>,
@@ -155,7 +155,7 @@ pub(super) fn set_filtered(
         }
     }
     if preferred.is_none() {
-        let seed = compat::element_from_filter(attr, filter)
+        let seed = compat::patch::element_from_filter(attr, filter)
             .ok_or_else(|| Error::no_target(format!("no value matches '{name}[{filter}]'")))?;
         let mut element = Value::Object(seed);
         write_element(&mut element, attr, sub, value)?;
@@ -192,7 +192,7 @@ fn write_element(
     Ok(())
 }
 
-/// Entra's legacy value-list removal (`compat::removal_value_list`): removes the elements whose
+/// Entra's legacy value-list removal (`compat::patch::removal_value_list`): removes the elements whose
 /// `value` (or, for elements without one, whole content) equals a listed item.
 pub(super) fn remove_listed(
     slot: &mut Value,

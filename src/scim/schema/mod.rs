@@ -12,7 +12,7 @@ mod user;
 
 pub use enterprise::ENTERPRISE_USER_SCHEMA;
 pub use group::GROUP_SCHEMA;
-pub use resolve::{Container, Resolved, container_of, get_ci, key_ci};
+pub use resolve::{AttrDef, Container, Resolved, container_of, get_ci, key_ci};
 pub use resource_type::{PatchAnswer, Relation, ResourceKind, ResourceType};
 pub use user::USER_SCHEMA;
 
@@ -346,7 +346,7 @@ static META_SUBS: &[Attribute] = &[
 
 /// The definition used for attributes of custom extensions (Entra's
 /// `urn:ietf:params:scim:schemas:extension:<Name>:2.0:User`): Entra only maps strings into them.
-pub static CUSTOM_EXTENSION_ATTRIBUTE: Attribute = Attribute::string(
+static CUSTOM_EXTENSION_ATTRIBUTE: Attribute = Attribute::string(
     "custom",
     "An attribute of a client-defined extension schema.",
 );

@@ -14,15 +14,50 @@ pub enum Container<'a> {
     Extension(&'a str),
 }
 
+/// What defines a resolved attribute: its schema, or nothing but the extension it sits in.
+#[derive(Debug, Clone, Copy)]
+pub enum AttrDef {
+    /// An attribute of a known schema.
+    Known(&'static Attribute),
+    /// An attribute of a client-defined (custom) extension, which has no schema here.
+    Custom,
+}
+
+impl AttrDef {
+    /// The definition its values follow; a custom-extension attribute is a free-form string.
+    pub fn attribute(self) -> &'static Attribute {
+        match self {
+            AttrDef::Known(attr) => attr,
+            AttrDef::Custom => &CUSTOM_EXTENSION_ATTRIBUTE,
+        }
+    }
+
+    /// The key a value is stored under: the schema's spelling of the name, or the client's for
+    /// a custom-extension attribute (there is no other spelling to use).
+    pub fn stored_name(self, client_name: &str) -> &str {
+        match self {
+            AttrDef::Known(attr) => attr.name,
+            AttrDef::Custom => client_name,
+        }
+    }
+}
+
 /// An attribute path matched to its definitions.
 #[derive(Debug, Clone, Copy)]
 pub struct Resolved<'a> {
     /// Where the attribute lives.
     pub container: Container<'a>,
     /// The attribute's definition.
-    pub attr: &'static Attribute,
+    pub def: AttrDef,
     /// The sub-attribute's definition, when the path names one.
     pub sub: Option<&'static Attribute>,
+}
+
+impl Resolved<'_> {
+    /// The definition the attribute's values follow.
+    pub fn attr(&self) -> &'static Attribute {
+        self.def.attribute()
+    }
 }
 
 impl ResourceKind {
@@ -33,26 +68,32 @@ impl ResourceKind {
     /// Returns `None` for attributes this server does not know; callers decide whether that is
     /// an error (a PATCH path) or simply no match (a filter).
     pub fn resolve<'a>(self, path: &'a AttrPath) -> Option<Resolved<'a>> {
-        let (container, attr) = match path.urn.as_deref() {
-            None => self.find_unqualified(&path.name)?,
+        let (container, def) = match path.urn.as_deref() {
+            None => {
+                let (container, attr) = self.find_unqualified(&path.name)?;
+                (container, AttrDef::Known(attr))
+            }
             Some(urn) if urn.eq_ignore_ascii_case(self.schema().id) => {
-                (Container::Core, self.find_core(&path.name)?)
+                (Container::Core, AttrDef::Known(self.find_core(&path.name)?))
             }
             Some(urn) => match self.extension(urn) {
-                Some(ext) => (Container::Extension(ext.id), ext.attribute(&path.name)?),
+                Some(ext) => (
+                    Container::Extension(ext.id),
+                    AttrDef::Known(ext.attribute(&path.name)?),
+                ),
                 None if self.accepts_custom_extension(urn) => {
-                    (Container::Extension(urn), &CUSTOM_EXTENSION_ATTRIBUTE)
+                    (Container::Extension(urn), AttrDef::Custom)
                 }
                 None => return None,
             },
         };
         let sub = match &path.sub {
             None => None,
-            Some(sub) => Some(attr.sub_attribute(sub)?),
+            Some(sub) => Some(def.attribute().sub_attribute(sub)?),
         };
         Some(Resolved {
             container,
-            attr,
+            def,
             sub,
         })
     }

@@ -1,32 +1,15 @@
-//! Client quirks, each normalised in one place.
-//!
-//! The PATCH engine (`patch`) and the input normaliser (`resource`) are written against
-//! RFC 7643/7644; wherever a real client sends something the RFC does not allow, or allows with a
-//! meaning that would break that client, they call one of the functions below. Each function
-//! names the client, the behaviour, the case in `docs/clients.md` and the recorded
-//! request under `tests/fixtures/` that pins it, so a quirk can be found, tested and, one day,
-//! retired on its own.
-
-use std::borrow::Cow;
+//! Quirks of PatchOp bodies (RFC 7644 §3.5.2): op names, path-less values, member removal
+//! and writes to elements that do not exist yet.
 
 use serde_json::{Map, Value};
 
+use super::input::is_cleared;
 use crate::scim::error::{Error, Result};
 use crate::scim::filter::{CompValue, CompareOp, Filter};
+use crate::scim::patch::OpName;
 use crate::scim::path::PatchPath;
-use crate::scim::schema::{AttrType, Attribute, Mutability, get_ci};
+use crate::scim::schema::{Attribute, Mutability, get_ci};
 use crate::scim::urn;
-
-/// The three PATCH operations of RFC 7644 §3.5.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpName {
-    /// `add`
-    Add,
-    /// `replace`
-    Replace,
-    /// `remove`
-    Remove,
-}
 
 /// Reads an operation name case-insensitively.
 ///
@@ -42,21 +25,6 @@ pub fn op_name(raw: &str) -> Option<OpName> {
     .into_iter()
     .find(|(name, _)| raw.eq_ignore_ascii_case(name))
     .map(|(_, op)| op)
-}
-
-/// Reads a boolean that may arrive as a JSON boolean or as the strings `"True"`/`"False"`.
-///
-/// Client: Entra L maps `active` from `Switch([IsSoftDeleted], , "False", "True", ...)` and so
-/// sends `"value":"False"`; Microsoft's Postman "garbage" tests POST `"active":"True"`, and the
-/// validator sends `roles[].primary` as `"True"`. Case B12 (L), B23. Fixtures:
-/// `entra/b12_disable_string_false.json`, `entra/b12_restore_string_true.json`.
-pub fn lenient_bool(value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    }
 }
 
 /// Reads one key of a path-less `add`/`replace` value as a PATCH path.
@@ -87,69 +55,6 @@ pub fn ignored_in_pathless_value(attr: &Attribute, sub: Option<&Attribute>) -> b
     let skipped =
         |a: &Attribute| matches!(a.mutability, Mutability::ReadOnly | Mutability::WriteOnly);
     skipped(attr) || sub.is_some_and(skipped)
-}
-
-/// The member id of one item of a `members` value: `{"value":"<id>",...}` or a bare `"<id>"`.
-///
-/// Client: Entra sends `{"$ref":null,"value":"<id>"}` (C7); Microsoft's Postman "Group tests with
-/// garbage" send a bare string. Returns `None` when there is no non-empty id. Fixture:
-/// `entra/c7_postman_bare_string_member.json`.
-pub fn member_id(item: &Value) -> Option<&str> {
-    let id = match item {
-        Value::String(s) => s.as_str(),
-        Value::Object(o) => get_ci(o, "value")?.as_str()?,
-        _ => return None,
-    };
-    (!id.is_empty()).then_some(id)
-}
-
-/// Wraps a bare string given for a complex attribute that has a `value` sub-attribute into
-/// `{"value": "<string>"}`.
-///
-/// Client: Entra and its Logic App suite set the enterprise `manager` with
-/// `"value":"<managerId>"` (a bare id for a complex attribute, SCIM-SDK#686). Case B18/B19.
-/// Fixtures: `entra/b18_manager_bare_string.json`, `entra/b19_manager_change.json`.
-pub fn scalar_as_value_object<'v>(attr: &Attribute, value: &'v Value) -> Cow<'v, Value> {
-    match value {
-        Value::String(_)
-            if attr.ty == AttrType::Complex && attr.sub_attribute("value").is_some() =>
-        {
-            let mut object = Map::new();
-            object.insert("value".to_string(), value.clone());
-            Cow::Owned(Value::Object(object))
-        }
-        other => Cow::Borrowed(other),
-    }
-}
-
-/// Takes the first item when an array is given for a single-valued attribute.
-///
-/// Client: Microsoft's legacy tutorial ("Example 5") adds the manager as
-/// `"value":[{"$ref":"...","value":"<id>"}]`; older Microsoft libraries also wrapped single
-/// values in arrays (Azure/AzureAD-BYOA-Provisioning-Samples#22). Case B18. Fixture:
-/// `entra/b18_manager_legacy_array.json`.
-pub fn single_from_array(value: &Value) -> &Value {
-    match value {
-        Value::Array(items) => items.first().unwrap_or(value),
-        other => other,
-    }
-}
-
-/// Whether a value means "no value": `null`, `""` or `[]`.
-///
-/// Client: Microsoft's Logic App `SCIM_Null_Update_Test` (gallery-mandatory) clears each
-/// optional attribute with `"value":""` and then with `"value":null`, and removes the manager with
-/// `replace ... "value":""`. RFC 7644 §3.5.2.3 has no "replace with nothing"; treating it as a
-/// removal is what the suite checks (the next GET shows the attribute empty or absent). RFC 7643
-/// §2.5 already says unassigned and null are equivalent. Cases B20, B21, B6n. Fixtures:
-/// `entra/b20_manager_remove_empty_string.json`, `entra/b21_null_update.json`.
-pub fn is_cleared(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(items) => items.is_empty(),
-        _ => false,
-    }
 }
 
 /// The `Operations` array of a PATCH body, under any spelling of the key; `[]` is accepted.
@@ -213,7 +118,7 @@ fn seed_from(attr: &'static Attribute, filter: &Filter, element: &mut Map<String
                 return false;
             };
             let value = match comp {
-                CompValue::Str(s) => Value::String(s.clone()),
+                CompValue::Str(s) => Value::String(s.to_string()),
                 CompValue::Bool(b) => Value::Bool(*b),
                 CompValue::Number(n) => Value::Number(n.clone()),
                 CompValue::Null => return false,
@@ -258,35 +163,6 @@ mod tests {
     }
 
     #[test]
-    fn lenient_bools() {
-        let rows = [
-            (json!(true), Some(true)),
-            (json!("False"), Some(false)),
-            (json!("TRUE"), Some(true)),
-            (json!("maybe"), None),
-            (json!(1), None),
-        ];
-        for (raw, want) in rows {
-            assert_eq!(lenient_bool(&raw), want, "{raw}");
-        }
-    }
-
-    #[test]
-    fn cleared_values() {
-        let rows = [
-            (json!(null), true),
-            (json!(""), true),
-            (json!([]), true),
-            (json!(" "), false),
-            (json!({}), false),
-            (json!(false), false),
-        ];
-        for (raw, want) in rows {
-            assert_eq!(is_cleared(&raw), want, "{raw}");
-        }
-    }
-
-    #[test]
     fn elements_seeded_from_filters() {
         let emails = USER_SCHEMA.attribute("emails").unwrap();
         let name = USER_SCHEMA.attribute("name").unwrap();
@@ -305,20 +181,6 @@ mod tests {
             let filter = Filter::parse(filter).unwrap();
             let got = element_from_filter(attr, &filter).map(Value::Object);
             assert_eq!(got, want, "{filter}");
-        }
-    }
-
-    #[test]
-    fn member_ids_from_items() {
-        let rows = [
-            (json!("u-1"), Some("u-1")),
-            (json!({"value":"u-2","$ref":null}), Some("u-2")),
-            (json!({"Value":"u-3"}), Some("u-3")),
-            (json!({"value":""}), None),
-            (json!(7), None),
-        ];
-        for (item, want) in rows {
-            assert_eq!(member_id(&item), want, "{item}");
         }
     }
 }

@@ -14,8 +14,7 @@ use crate::scim::compat;
 use crate::scim::error::{Error, Result};
 use crate::scim::path::{AttrPath, is_schema_urn};
 use crate::scim::schema::{
-    AttrType, Attribute, CUSTOM_EXTENSION_ATTRIBUTE, Container, Mutability, Relation, ResourceKind,
-    get_ci, key_ci,
+    AttrDef, AttrType, Attribute, Container, Mutability, Relation, ResourceKind, get_ci, key_ci,
 };
 
 /// A normalised POST/PUT body.
@@ -57,7 +56,7 @@ pub fn prepare(kind: ResourceKind, body: &Value) -> Result<Prepared> {
             prepare_extension(kind, key, value, &mut doc)?;
             continue;
         }
-        let Ok(path) = AttrPath::from_token(key) else {
+        let Ok(path) = AttrPath::parse(key) else {
             continue;
         };
         if path.sub.is_some() {
@@ -66,11 +65,11 @@ pub fn prepare(kind: ResourceKind, body: &Value) -> Result<Prepared> {
         let Some(resolved) = kind.resolve(&path) else {
             continue;
         };
-        if is_member_list(kind, resolved.attr) {
+        if is_member_list(kind, resolved.attr()) {
             members = (!value.is_null()).then(|| member_ids(value)).transpose()?;
-        } else if is_client_writable(resolved.attr) {
-            if let Some(v) = normalize_value(resolved.attr, value)? {
-                let name = stored_name(resolved.attr, &path.name);
+        } else if is_client_writable(resolved.attr()) {
+            if let Some(v) = normalize_value(resolved.attr(), value)? {
+                let name = resolved.def.stored_name(&path.name);
                 insert_at(&mut doc, resolved.container, name, v);
             }
         }
@@ -129,15 +128,15 @@ fn prepare_extension(
         _ => return Err(Error::invalid_value(format!("'{urn}' must be an object"))),
     };
     for (name, v) in object {
-        let attr = match schema {
+        let def = match schema {
             Some(ext) => match ext.attribute(name) {
-                Some(attr) if is_client_writable(attr) => attr,
+                Some(attr) if is_client_writable(attr) => AttrDef::Known(attr),
                 _ => continue,
             },
-            None => &CUSTOM_EXTENSION_ATTRIBUTE,
+            None => AttrDef::Custom,
         };
-        if let Some(v) = normalize_value(attr, v)? {
-            insert_at(doc, container, stored_name(attr, name), v);
+        if let Some(v) = normalize_value(def.attribute(), v)? {
+            insert_at(doc, container, def.stored_name(name), v);
         }
     }
     Ok(())
@@ -156,16 +155,6 @@ pub(crate) fn is_client_writable(attr: &Attribute) -> bool {
 /// in the stored document (a 20k-member group must not be one list: case R2 in docs/clients.md).
 pub(crate) fn is_member_list(kind: ResourceKind, attr: &Attribute) -> bool {
     kind.has_members() && attr.multi_valued && attr.is(Relation::Members.attribute())
-}
-
-/// The key an attribute is stored under: its canonical name, or the client's name for
-/// attributes of a free-form custom extension.
-pub(crate) fn stored_name<'a>(attr: &'static Attribute, client_name: &'a str) -> &'a str {
-    if std::ptr::eq(attr, &CUSTOM_EXTENSION_ATTRIBUTE) {
-        client_name
-    } else {
-        attr.name
-    }
 }
 
 /// Inserts `value` under `name` in the object `container` names, creating an extension object
@@ -201,7 +190,7 @@ pub(crate) fn member_ids(value: &Value) -> Result<Vec<String>> {
     };
     let mut ids: Vec<String> = Vec::new();
     for item in items {
-        let id = compat::member_id(item)
+        let id = compat::input::member_id(item)
             .ok_or_else(|| Error::invalid_value("each member needs a non-empty string 'value'"))?;
         if !ids.iter().any(|known| known == id) {
             ids.push(id.to_string());
@@ -221,11 +210,11 @@ pub(crate) fn member_ids(value: &Value) -> Result<Vec<String>> {
 /// # Errors
 /// `invalidValue` naming the attribute when a value has the wrong JSON type.
 pub fn normalize_value(attr: &'static Attribute, value: &Value) -> Result<Option<Value>> {
-    if compat::is_cleared(value) {
+    if compat::input::is_cleared(value) {
         return Ok(None);
     }
     if !attr.multi_valued {
-        return normalize_element(attr, compat::single_from_array(value));
+        return normalize_element(attr, compat::input::single_from_array(value));
     }
     let items = match value {
         Value::Array(items) => items.as_slice(),
@@ -249,13 +238,13 @@ pub fn normalize_value(attr: &'static Attribute, value: &Value) -> Result<Option
 /// # Errors
 /// `invalidValue` on a wrong JSON type.
 pub(crate) fn normalize_element(attr: &'static Attribute, value: &Value) -> Result<Option<Value>> {
-    if compat::is_cleared(value) {
+    if compat::input::is_cleared(value) {
         return Ok(None);
     }
     if attr.ty != AttrType::Complex {
         return normalize_simple(attr, value).map(Some);
     }
-    let value = compat::scalar_as_value_object(attr, value);
+    let value = compat::input::scalar_as_value_object(attr, value);
     let Value::Object(object) = value.as_ref() else {
         return Err(wrong_type(attr, "an object"));
     };
@@ -277,7 +266,7 @@ pub(crate) fn normalize_element(attr: &'static Attribute, value: &Value) -> Resu
 fn normalize_simple(attr: &Attribute, value: &Value) -> Result<Value> {
     let ok = match attr.ty {
         AttrType::Boolean => {
-            return compat::lenient_bool(value)
+            return compat::input::lenient_bool(value)
                 .map(Value::Bool)
                 .ok_or_else(|| wrong_type(attr, "a boolean"));
         }
@@ -361,7 +350,7 @@ pub fn check_required(kind: ResourceKind, doc: &Value) -> Result<()> {
     for attr in kind.schema().attributes.iter().filter(|a| a.required) {
         let present = object
             .and_then(|o| get_ci(o, attr.name))
-            .is_some_and(|v| !compat::is_cleared(v));
+            .is_some_and(|v| !compat::input::is_cleared(v));
         if !present {
             return Err(Error::invalid_value(format!("{} is required", attr.name)));
         }
@@ -370,5 +359,5 @@ pub fn check_required(kind: ResourceKind, doc: &Value) -> Result<()> {
 }
 
 #[cfg(test)]
-#[path = "resource_tests.rs"]
+#[path = "input_tests.rs"]
 mod tests;

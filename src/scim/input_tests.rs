@@ -6,21 +6,10 @@ use serde_json::{Value, json};
 use super::*;
 use crate::scim::error::ScimType;
 
-const E: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomApp:2.0:User";
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+use crate::scim::urn::{ENTERPRISE_USER as E, GROUP, USER};
 
-macro_rules! fixture {
-    ($name:literal) => {
-        serde_json::from_str::<Value>(include_str!(concat!(
-            "../../tests/fixtures/entra/",
-            $name,
-            ".json"
-        )))
-        .expect($name)
-    };
-}
+/// A client-defined extension, as Entra's custom attributes use (case N6).
+const CUSTOM: &str = "urn:ietf:params:scim:schemas:extension:CustomApp:2.0:User";
 
 type Expected = Result<(Value, Option<Vec<&'static str>>), ScimType>;
 
@@ -31,7 +20,7 @@ fn rows() -> Vec<(&'static str, ResourceKind, Value, Expected)> {
         (
             "b6_create_user",
             User,
-            fixture!("b6_create_user"),
+            fixture!("entra", "b6_create_user"),
             Ok((
                 json!({
             "schemas":[USER],"externalId":"0a21f0f2-8d2a-4f8e-bf98-7e1e3e2c9a11","userName":"alice@contoso.com",
@@ -43,7 +32,7 @@ fn rows() -> Vec<(&'static str, ResourceKind, Value, Expected)> {
         (
             "b6e_create_enterprise_user",
             User,
-            fixture!("b6e_create_enterprise_user"),
+            fixture!("entra", "b6e_create_enterprise_user"),
             Ok((
                 json!({
             "schemas":[USER,E],"userName":"eve@contoso.com","active":true,
@@ -54,7 +43,7 @@ fn rows() -> Vec<(&'static str, ResourceKind, Value, Expected)> {
         (
             "b6n_nulls_and_mistyped_urn",
             User,
-            fixture!("b6n_create_with_nulls"),
+            fixture!("entra", "b6n_create_with_nulls"),
             Ok((
                 json!({
             "schemas":[USER],"userName":"Test_User_00aa00aa@contoso.com","active":true,"displayName":"Test User",
@@ -66,7 +55,7 @@ fn rows() -> Vec<(&'static str, ResourceKind, Value, Expected)> {
         (
             "postman_capitalised_names_string_bools_and_readonly",
             User,
-            fixture!("b6_postman_capitalised_garbage"),
+            fixture!("entra", "b6_postman_capitalised_garbage"),
             Ok((
                 json!({
             "schemas":[USER],"userName":"olivia@contoso.com","active":true,
@@ -77,7 +66,7 @@ fn rows() -> Vec<(&'static str, ResourceKind, Value, Expected)> {
         (
             "c2_create_group_with_ms_schema",
             Group,
-            fixture!("c2_create_group"),
+            fixture!("entra", "c2_create_group"),
             Ok((
                 json!({
             "schemas":[GROUP],"externalId":"8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159","displayName":"Sales"}),
