@@ -135,6 +135,8 @@ fn verb(c: &Change) -> &'static str {
         (ChangeKind::Deleted, _) => "deleted",
         (_, Some(ActiveFlip::Deactivated)) => "deactivated",
         (_, Some(ActiveFlip::Activated)) => "reactivated",
+        // A PUT replaces the whole resource: an update, whatever it did to the members.
+        (ChangeKind::Replaced, _) => "updated",
         _ if c.attributes.is_empty() && c.removed.is_empty() && !c.added.is_empty() => {
             "members_added"
         }
@@ -247,6 +249,18 @@ mod tests {
                     c.added = vec!["u2".into()];
                     c.removed = vec!["u1".into()];
                 }),
+                "group.updated",
+                vec![uri::PUT],
+            ),
+            (
+                "group put that only adds members",
+                with(change(Group, Replaced), &|c| c.added = vec!["u2".into()]),
+                "group.updated",
+                vec![uri::PUT],
+            ),
+            (
+                "group put that only removes members",
+                with(change(Group, Replaced), &|c| c.removed = vec!["u1".into()]),
                 "group.updated",
                 vec![uri::PUT],
             ),

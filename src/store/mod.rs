@@ -24,6 +24,7 @@ use std::num::NonZeroU64;
 
 use serde_json::Value;
 
+use crate::change::UpdateKind;
 use crate::scim::filter::Filter;
 use crate::scim::schema::ResourceKind;
 
@@ -314,11 +315,28 @@ pub trait Store:
     ) -> impl Future<Output = StoreResult<Option<Record>>> + Send;
 
     /// Replaces a resource if its stored version is `expected_version`, and applies a member
-    /// change (groups) in the same write. `record.version` is the new version.
+    /// change (groups) in the same write. `record.version` is the new version; `write` names
+    /// the request (PUT or PATCH), which the committed change reports. A `clear` counts the
+    /// members it removes toward the per-request limit: the change names every id it removes.
     ///
     /// # Errors
     /// `NotFound`, `VersionMismatch`, `Uniqueness` (new unique name taken), `MissingMember`,
     /// `TooLarge`, `Contention`.
+    fn update_as(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        record: &Record,
+        expected_version: u64,
+        members: &MemberChange,
+        write: UpdateKind,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// [`Store::update_as`] of a PATCH: what a caller that does not serve a PUT (the store
+    /// suites, tools) writes.
+    ///
+    /// # Errors
+    /// As [`Store::update_as`].
     fn update(
         &self,
         tenant: &TenantId,
@@ -326,7 +344,16 @@ pub trait Store:
         record: &Record,
         expected_version: u64,
         members: &MemberChange,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        self.update_as(
+            tenant,
+            kind,
+            record,
+            expected_version,
+            members,
+            UpdateKind::Patch,
+        )
+    }
 
     /// Applies a member change to a group without rewriting its document: the store bumps
     /// the version by one (and sets `meta.lastModified` to `modified`) atomically with the
