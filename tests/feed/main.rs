@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod changes;
+mod faults;
 mod local_server;
 mod stream_path;
 mod webhooks;
