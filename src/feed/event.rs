@@ -8,21 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::change::{ActiveFlip, Change, ChangeKind};
 use crate::scim::schema::Relation;
 
-/// RFC 9967 event URIs.
-pub mod uri {
-    /// A resource was created.
-    pub const CREATE: &str = "urn:ietf:params:scim:event:prov:create:full";
-    /// A resource was modified by PATCH.
-    pub const PATCH: &str = "urn:ietf:params:scim:event:prov:patch:full";
-    /// A resource was replaced by PUT.
-    pub const PUT: &str = "urn:ietf:params:scim:event:prov:put:full";
-    /// A resource was deleted.
-    pub const DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
-    /// A user was activated.
-    pub const ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
-    /// A user was deactivated.
-    pub const DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
-}
+/// RFC 9967 event URIs, as `ServiceProviderConfig` advertises them.
+pub use crate::scim::discovery::event_uri as uri;
 
 /// Every `type` alias an event can carry, for the catalogue and for webhook type filters.
 pub const TYPES: &[&str] = &[
