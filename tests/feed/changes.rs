@@ -382,3 +382,51 @@ async fn dynamo_put_and_replace_all_are_reported_as_such() {
     };
     put_and_replace_all_are_reported_as_such(s, feed).await;
 }
+
+#[tokio::test]
+async fn dynamo_a_small_replace_all_costs_a_snapshot_and_one_transaction() {
+    let Some((s, _feed)) = dynamo().await else {
+        return;
+    };
+    let (a, b, c) = (
+        user(&s, "ann").await,
+        user(&s, "bob").await,
+        user(&s, "cid").await,
+    );
+    let g = s
+        .create(
+            &tenant(),
+            Group,
+            &json!({"schemas": [GROUP], "displayName": "Ops", "members": members(&[&a, &b])}),
+        )
+        .await
+        .unwrap();
+    let current = s
+        .store()
+        .get(&tenant(), Group, &g.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut next = current.clone();
+    next.version += 1;
+    let replace = scim_lambda::store::MemberChange {
+        clear: true,
+        add: vec![b.clone(), c.clone()],
+        remove: Vec::new(),
+    };
+    let before = s.store().calls().snapshot();
+    s.store()
+        .update_as(
+            &tenant(),
+            Group,
+            &next,
+            current.version,
+            &replace,
+            scim_lambda::change::UpdateKind::Put,
+        )
+        .await
+        .unwrap();
+    let cost = s.store().calls().snapshot().since(&before);
+    // The snapshot (group, member items, group) that names the removed ids, then the write.
+    assert_eq!(cost.to_string(), "GetItem=2 Query=1 TransactWriteItems=1");
+}
