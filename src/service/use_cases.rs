@@ -161,13 +161,7 @@ impl<S: Store> Service<S> {
                 UpdateKind::Patch,
                 |current| {
                     // The one copy of a PATCH: the stored version stays intact if it is refused.
-                    let (doc, delta) = request.apply(kind, current.doc.clone())?;
-                    let change = MemberChange {
-                        clear: delta.clear,
-                        add: delta.add,
-                        remove: delta.remove,
-                    };
-                    Ok((doc, change))
+                    Ok(request.apply(kind, current.doc.clone())?)
                 },
             )
             .await?;

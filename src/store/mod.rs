@@ -60,23 +60,10 @@ pub struct Record {
     pub keys: IndexKeys,
 }
 
-/// Changes to a group's membership, applied atomically with the group's own update.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemberChange {
-    /// Remove every current member first ("remove all" or a full replace).
-    pub clear: bool,
-    /// User ids to add; adding a current member is not an error.
-    pub add: Vec<String>,
-    /// User ids to remove; removing a non-member is not an error.
-    pub remove: Vec<String>,
-}
-
-impl MemberChange {
-    /// Whether the change does nothing.
-    pub fn is_empty(&self) -> bool {
-        !self.clear && self.add.is_empty() && self.remove.is_empty()
-    }
-}
+/// Changes to a group's membership, applied atomically with the group's own update: the
+/// protocol's member delta (a PATCH's, or a PUT's replace-all) as the store takes it. Adding
+/// a current member or removing a non-member is not an error.
+pub use crate::scim::patch::MemberDelta as MemberChange;
 
 /// How candidates are found before the filter is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
