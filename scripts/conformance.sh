@@ -184,6 +184,31 @@ try:
     from scim2_client.engines.httpx2 import SyncSCIMClient
     from scim2_tester import Status, check_server
 
+    # RFC 9967 section 4 adds `securityEvents` (asyncRequest, eventUris) to the core
+    # ServiceProviderConfig schema; scim2-models 0.12.3 predates it and forbids any member it
+    # does not model, which fails the discovery check and with it most of the run. The
+    # checker's model is extended by exactly that member (still validated, still strict about
+    # everything else).
+    from typing import Annotated
+    import scim2_client.client as _client
+    import scim2_tester.checkers.service_provider_config as _spc_checker
+    from scim2_models import ComplexAttribute, ServiceProviderConfig
+    from scim2_models.annotations import Mutability
+
+    class SecurityEvents(ComplexAttribute):
+        async_request: Annotated[str | None, Mutability.read_only] = None
+        event_uris: Annotated[list[str] | None, Mutability.read_only] = None
+
+    class Rfc9967ServiceProviderConfig(ServiceProviderConfig):
+        security_events: Annotated[SecurityEvents | None, Mutability.read_only] = None
+
+    _client.ServiceProviderConfig = Rfc9967ServiceProviderConfig
+    _client.CONFIG_RESOURCES = tuple(
+        Rfc9967ServiceProviderConfig if m is ServiceProviderConfig else m
+        for m in _client.CONFIG_RESOURCES
+    )
+    _spc_checker.ServiceProviderConfig = Rfc9967ServiceProviderConfig
+
     http = Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
                   timeout=10, trust_env=False)
     results = check_server(SyncSCIMClient(http))

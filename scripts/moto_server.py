@@ -4,11 +4,24 @@ moto_server itself always uses werkzeug's threaded server, and moto's DynamoDB b
 lock around a condition check and the write that depends on it: under concurrency two conditional
 writes can both succeed (see docs/dynamodb.md, "The emulator"). Serving one request at a time makes
 every request atomic, as DynamoDB's conditional writes are.
+
+Throttling, for fault runs: `POST /_throttle` with `{"table": NAME, "share": S, "seed": N}`
+makes a share S (0 to 1) of the DynamoDB requests that name table NAME fail with 400
+`ProvisionedThroughputExceededException`, as DynamoDB answers when a table's capacity is spent.
+Which requests is decided by a pseudo-random sequence seeded with N: the same requests in the
+same order are refused the same way on every run, and unlike "every Nth request" a write that
+always makes N calls cannot be refused on every attempt. `"share": 0` stops it.
+`GET /_throttle?table=NAME` answers `{"requests": R, "throttled": T}`. Only the named table is
+affected, so other tests sharing the emulator are not; the DynamoDB Streams API never is.
 """
 
 import copy
+import io
+import json
+import random
 import sys
 from typing import Any
+from urllib.parse import parse_qs
 
 import moto.dynamodb.models as dynamodb_models
 from moto.server import DomainDispatcherApplication, create_backend_app
@@ -80,6 +93,74 @@ def _patch_stream_snapshots() -> None:
 # Stream shards snapshotted by the transaction being served: id -> (shard, record count).
 _SNAPSHOTS: dict[int, Any] = {}
 
+# Throttled tables: name -> {"share": S, "rng": Random, "requests": R, "throttled": T}.
+_THROTTLE: dict[str, dict[str, Any]] = {}
+
+_THROTTLED_BODY = json.dumps(
+    {
+        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "message": "The level of configured provisioned throughput for the table was exceeded.",
+    }
+).encode()
+
+
+def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _throttling(app: Any) -> Any:
+    """Wraps the emulator with the `/_throttle` switch described at the top of this file."""
+
+    def wrapped(environ: Any, start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path == "/_throttle":
+            if environ.get("REQUEST_METHOD") == "POST":
+                size = int(environ.get("CONTENT_LENGTH") or 0)
+                rule = json.loads(environ["wsgi.input"].read(size) or b"{}")
+                share = float(rule.get("share", 0))
+                if share > 0:
+                    _THROTTLE[rule["table"]] = {
+                        "share": share,
+                        "rng": random.Random(int(rule.get("seed", 0))),
+                        "requests": 0,
+                        "throttled": 0,
+                    }
+                else:
+                    _THROTTLE.pop(rule["table"], None)
+                return _json(start_response, "200 OK", {"ok": True})
+            table = parse_qs(environ.get("QUERY_STRING", "")).get("table", [""])[0]
+            counts = _THROTTLE.get(table, {"requests": 0, "throttled": 0})
+            return _json(
+                start_response,
+                "200 OK",
+                {"requests": counts["requests"], "throttled": counts["throttled"]},
+            )
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if _THROTTLE and target.startswith("DynamoDB_20120810."):
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(size)
+            environ["wsgi.input"] = io.BytesIO(body)
+            for table, rule in _THROTTLE.items():
+                if f'"{table}"'.encode() not in body:
+                    continue
+                rule["requests"] += 1
+                if rule["rng"].random() < rule["share"]:
+                    rule["throttled"] += 1
+                    start_response(
+                        "400 Bad Request",
+                        [
+                            ("Content-Type", "application/x-amz-json-1.0"),
+                            ("Content-Length", str(len(_THROTTLED_BODY))),
+                        ],
+                    )
+                    return [_THROTTLED_BODY]
+                break
+        return app(environ, start_response)
+
+    return wrapped
+
 
 def main() -> None:
     port = int(sys.argv[1])
@@ -87,7 +168,7 @@ def main() -> None:
     if not threaded:
         _patch_transaction_snapshots()
     _patch_stream_snapshots()
-    app = DomainDispatcherApplication(create_backend_app)
+    app = _throttling(DomainDispatcherApplication(create_backend_app))
     run_simple("127.0.0.1", port, app, threaded=threaded)
 
 

@@ -44,6 +44,26 @@ impl ChangeKind {
     }
 }
 
+/// Which request rewrote a resource's document: the feed reports a PUT (`prov:put:full`) and a
+/// PATCH (`prov:patch:full`) apart, so the service names it on every update and the store
+/// records it with the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateKind {
+    /// `PUT`: the document was replaced.
+    Put,
+    /// `PATCH`: the document was modified.
+    Patch,
+}
+
+impl From<UpdateKind> for ChangeKind {
+    fn from(kind: UpdateKind) -> Self {
+        match kind {
+            UpdateKind::Put => ChangeKind::Replaced,
+            UpdateKind::Patch => ChangeKind::Patched,
+        }
+    }
+}
+
 /// A flip of a user's `active` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActiveFlip {

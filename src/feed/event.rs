@@ -8,21 +8,8 @@ use sha2::{Digest, Sha256};
 use crate::change::{ActiveFlip, Change, ChangeKind};
 use crate::scim::schema::Relation;
 
-/// RFC 9967 event URIs.
-pub mod uri {
-    /// A resource was created.
-    pub const CREATE: &str = "urn:ietf:params:scim:event:prov:create:full";
-    /// A resource was modified by PATCH.
-    pub const PATCH: &str = "urn:ietf:params:scim:event:prov:patch:full";
-    /// A resource was replaced by PUT.
-    pub const PUT: &str = "urn:ietf:params:scim:event:prov:put:full";
-    /// A resource was deleted.
-    pub const DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
-    /// A user was activated.
-    pub const ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
-    /// A user was deactivated.
-    pub const DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
-}
+/// RFC 9967 event URIs, as `ServiceProviderConfig` advertises them.
+pub use crate::scim::discovery::event_uri as uri;
 
 /// Every `type` alias an event can carry, for the catalogue and for webhook type filters.
 pub const TYPES: &[&str] = &[
@@ -135,6 +122,8 @@ fn verb(c: &Change) -> &'static str {
         (ChangeKind::Deleted, _) => "deleted",
         (_, Some(ActiveFlip::Deactivated)) => "deactivated",
         (_, Some(ActiveFlip::Activated)) => "reactivated",
+        // A PUT replaces the whole resource: an update, whatever it did to the members.
+        (ChangeKind::Replaced, _) => "updated",
         _ if c.attributes.is_empty() && c.removed.is_empty() && !c.added.is_empty() => {
             "members_added"
         }
@@ -247,6 +236,18 @@ mod tests {
                     c.added = vec!["u2".into()];
                     c.removed = vec!["u1".into()];
                 }),
+                "group.updated",
+                vec![uri::PUT],
+            ),
+            (
+                "group put that only adds members",
+                with(change(Group, Replaced), &|c| c.added = vec!["u2".into()]),
+                "group.updated",
+                vec![uri::PUT],
+            ),
+            (
+                "group put that only removes members",
+                with(change(Group, Replaced), &|c| c.removed = vec!["u1".into()]),
                 "group.updated",
                 vec![uri::PUT],
             ),

@@ -16,7 +16,29 @@ use crate::scim::urn;
 /// `patch.maxMembersPerRequest`).
 pub const MAX_MEMBERS_PER_REQUEST: usize = 1000;
 
-/// The ServiceProviderConfig (RFC 7643 §5), with the RFC 9865 `pagination` member.
+/// The RFC 9967 event URIs (§2.4) of the changes this server reports: the change feed keys
+/// each event's `events` claim by them, and `securityEvents.eventUris` lists them.
+pub mod event_uri {
+    /// A resource was created.
+    pub const CREATE: &str = "urn:ietf:params:scim:event:prov:create:full";
+    /// A resource was modified by PATCH.
+    pub const PATCH: &str = "urn:ietf:params:scim:event:prov:patch:full";
+    /// A resource was replaced by PUT.
+    pub const PUT: &str = "urn:ietf:params:scim:event:prov:put:full";
+    /// A resource was deleted.
+    pub const DELETE: &str = "urn:ietf:params:scim:event:prov:delete";
+    /// A user was activated.
+    pub const ACTIVATE: &str = "urn:ietf:params:scim:event:prov:activate";
+    /// A user was deactivated.
+    pub const DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
+
+    /// Every one of them, as advertised.
+    pub const ALL: [&str; 6] = [CREATE, PATCH, PUT, DELETE, ACTIVATE, DEACTIVATE];
+}
+
+/// The ServiceProviderConfig (RFC 7643 §5), with the RFC 9865 `pagination` member and the
+/// RFC 9967 §4 `securityEvents` member: the events the change feed generates, and no
+/// asynchronous SCIM requests (every request completes before it is answered).
 pub fn service_provider_config(base_url: &str) -> Value {
     json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],
@@ -34,6 +56,10 @@ pub fn service_provider_config(base_url: &str) -> Value {
             "defaultPageSize": DEFAULT_COUNT,
             "maxPageSize": MAX_COUNT,
             "cursorTimeout": CURSOR_TIMEOUT_SECS,
+        },
+        "securityEvents": {
+            "asyncRequest": "none",
+            "eventUris": event_uri::ALL,
         },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
@@ -265,6 +291,17 @@ mod tests {
             "the members description states the limit: {members:?}"
         );
         assert_eq!(spc["bulk"]["supported"], false);
+        assert_eq!(
+            spc["securityEvents"],
+            json!({"asyncRequest": "none", "eventUris": [
+                "urn:ietf:params:scim:event:prov:create:full",
+                "urn:ietf:params:scim:event:prov:patch:full",
+                "urn:ietf:params:scim:event:prov:put:full",
+                "urn:ietf:params:scim:event:prov:delete",
+                "urn:ietf:params:scim:event:prov:activate",
+                "urn:ietf:params:scim:event:prov:deactivate",
+            ]})
+        );
         let pagination = &spc["pagination"];
         assert_eq!(pagination["cursor"], true);
         assert_eq!(pagination["index"], true);

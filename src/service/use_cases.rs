@@ -8,6 +8,7 @@ use time::format_description::well_known::Rfc3339;
 use super::IfMatch;
 use super::resource::etag;
 use super::{Error, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys};
+use crate::change::UpdateKind;
 use crate::scim::input::prepare;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
@@ -100,18 +101,26 @@ impl<S: Store> Service<S> {
             },
             _ => MemberChange::default(),
         };
-        self.write(tenant, kind, id, if_match, projection, |current| {
-            let created = meta_str(&current.doc, "created");
-            let doc = with_id_and_meta(
-                kind,
-                prepared.doc.clone(),
-                id,
-                &created,
-                &now(),
-                current.version + 1,
-            );
-            Ok((doc, change.clone()))
-        })
+        self.write(
+            tenant,
+            kind,
+            id,
+            if_match,
+            projection,
+            UpdateKind::Put,
+            |current| {
+                let created = meta_str(&current.doc, "created");
+                let doc = with_id_and_meta(
+                    kind,
+                    prepared.doc.clone(),
+                    id,
+                    &created,
+                    &now(),
+                    current.version + 1,
+                );
+                Ok((doc, change.clone()))
+            },
+        )
         .await
     }
 
@@ -143,16 +152,18 @@ impl<S: Store> Service<S> {
             &without_relation
         };
         let written = self
-            .write(tenant, kind, id, if_match, effective, |current| {
-                // The one copy of a PATCH: the stored version stays intact if it is refused.
-                let (doc, delta) = request.apply(kind, current.doc.clone())?;
-                let change = MemberChange {
-                    clear: delta.clear,
-                    add: delta.add,
-                    remove: delta.remove,
-                };
-                Ok((doc, change))
-            })
+            .write(
+                tenant,
+                kind,
+                id,
+                if_match,
+                effective,
+                UpdateKind::Patch,
+                |current| {
+                    // The one copy of a PATCH: the stored version stays intact if it is refused.
+                    Ok(request.apply(kind, current.doc.clone())?)
+                },
+            )
             .await?;
         Ok(if wants_body {
             Written::Resource(written)
@@ -199,6 +210,8 @@ impl<S: Store> Service<S> {
     }
 
     /// Read, change, write conditionally; on a lost race re-read and re-apply (bounded).
+    /// `how` names the request to the store, so the committed change reports PUT or PATCH.
+    #[allow(clippy::too_many_arguments)]
     async fn write(
         &self,
         tenant: &TenantId,
@@ -206,6 +219,7 @@ impl<S: Store> Service<S> {
         id: &str,
         if_match: Option<&IfMatch>,
         projection: &Projection,
+        how: UpdateKind,
         change: impl Fn(&Record) -> Result<(Value, MemberChange)>,
     ) -> Result<Resource> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
@@ -246,7 +260,7 @@ impl<S: Store> Service<S> {
             };
             match self
                 .store
-                .update(tenant, kind, &record, current.version, &members)
+                .update_as(tenant, kind, &record, current.version, &members, how)
                 .await
             {
                 Ok(()) => return self.resource(tenant, kind, record, projection).await,

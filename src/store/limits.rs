@@ -117,13 +117,29 @@ pub fn check_record(
     Ok(())
 }
 
-/// Checks the size of a member change: members added plus members removed by one request
-/// (a `clear` counts nothing: it names no member).
+/// Checks the size of a member change: members added plus members removed by one request.
+/// A `clear` names no member to remove: the store counts what it removes with
+/// [`check_replace`] once it knows the current members.
 ///
 /// # Errors
 /// `TooLarge(Members)`.
 pub fn check_members(added: usize, change: &MemberChange) -> Result<(), StoreError> {
-    let count = added.max(change.add.len()) + change.remove.len();
+    check_count(added.max(change.add.len()) + change.remove.len())
+}
+
+/// Checks a replace-all (`clear`) once the store knows the members it removes: the ids the
+/// request lists plus the current members it removes count toward the same limit, which keeps
+/// the committed change small enough to name every id it removed (on DynamoDB it rides on the
+/// group item, which holds at most 400 KB: 1,000 ids are about 40 KB next to a document of at
+/// most 256 KiB).
+///
+/// # Errors
+/// `TooLarge(Members)`.
+pub fn check_replace(listed: usize, removed: usize) -> Result<(), StoreError> {
+    check_count(listed + removed)
+}
+
+fn check_count(count: usize) -> Result<(), StoreError> {
     if count > MAX_MEMBERS_PER_REQUEST {
         return Err(StoreError::TooLarge(Limit::Members { count }));
     }

@@ -24,6 +24,7 @@ use std::num::NonZeroU64;
 
 use serde_json::Value;
 
+use crate::change::UpdateKind;
 use crate::scim::filter::Filter;
 use crate::scim::schema::ResourceKind;
 
@@ -59,23 +60,10 @@ pub struct Record {
     pub keys: IndexKeys,
 }
 
-/// Changes to a group's membership, applied atomically with the group's own update.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MemberChange {
-    /// Remove every current member first ("remove all" or a full replace).
-    pub clear: bool,
-    /// User ids to add; adding a current member is not an error.
-    pub add: Vec<String>,
-    /// User ids to remove; removing a non-member is not an error.
-    pub remove: Vec<String>,
-}
-
-impl MemberChange {
-    /// Whether the change does nothing.
-    pub fn is_empty(&self) -> bool {
-        !self.clear && self.add.is_empty() && self.remove.is_empty()
-    }
-}
+/// Changes to a group's membership, applied atomically with the group's own update: the
+/// protocol's member delta (a PATCH's, or a PUT's replace-all) as the store takes it. Adding
+/// a current member or removing a non-member is not an error.
+pub use crate::scim::patch::MemberDelta as MemberChange;
 
 /// How candidates are found before the filter is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -314,11 +302,28 @@ pub trait Store:
     ) -> impl Future<Output = StoreResult<Option<Record>>> + Send;
 
     /// Replaces a resource if its stored version is `expected_version`, and applies a member
-    /// change (groups) in the same write. `record.version` is the new version.
+    /// change (groups) in the same write. `record.version` is the new version; `write` names
+    /// the request (PUT or PATCH), which the committed change reports. A `clear` counts the
+    /// members it removes toward the per-request limit: the change names every id it removes.
     ///
     /// # Errors
     /// `NotFound`, `VersionMismatch`, `Uniqueness` (new unique name taken), `MissingMember`,
     /// `TooLarge`, `Contention`.
+    fn update_as(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        record: &Record,
+        expected_version: u64,
+        members: &MemberChange,
+        write: UpdateKind,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// [`Store::update_as`] of a PATCH: what a caller that does not serve a PUT (the store
+    /// suites, tools) writes.
+    ///
+    /// # Errors
+    /// As [`Store::update_as`].
     fn update(
         &self,
         tenant: &TenantId,
@@ -326,7 +331,16 @@ pub trait Store:
         record: &Record,
         expected_version: u64,
         members: &MemberChange,
-    ) -> impl Future<Output = StoreResult<()>> + Send;
+    ) -> impl Future<Output = StoreResult<()>> + Send {
+        self.update_as(
+            tenant,
+            kind,
+            record,
+            expected_version,
+            members,
+            UpdateKind::Patch,
+        )
+    }
 
     /// Applies a member change to a group without rewriting its document: the store bumps
     /// the version by one (and sets `meta.lastModified` to `modified`) atomically with the

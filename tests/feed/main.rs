@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod changes;
+mod faults;
 mod local_server;
 mod stream_path;
 mod webhooks;

@@ -60,9 +60,13 @@ pub const WRITE_ID: &str = "wid";
 /// `meta.lastModified` of a member-only change, which bumps `version` without rewriting
 /// `doc`: a read stamps both into the document.
 pub const MODIFIED: &str = "modified";
-/// The member delta of the last change of a group, a map `{req, add, remove, clear}`: what a
-/// stream handler reads off the new image.
+/// What the last update of a resource was, a map `{kind, req, add, remove, clear}` (users:
+/// `{kind}`): the write (`put` or `patch`) and, for a group, the member ids it added and
+/// removed. What a stream handler reads off the new image.
 pub const CHANGE: &str = "change";
+/// The entry of the [`CHANGE`] map naming the write (`put`, `patch`; `create` on a new group's
+/// initial members): what tells a PUT from a PATCH on the stream.
+pub const CHANGE_WRITE: &str = "kind";
 /// Present (the request id) while a member change too large for one transaction is being
 /// applied; see `docs/dynamodb.md`, "Member changes".
 pub const PENDING: &str = "pending";

@@ -20,6 +20,7 @@ use super::items::{Item, ItemExt, member_item, member_key, resource_key};
 use super::pending::{Delta, GroupState, bump, group_write_cond};
 use super::query::KeyQuery;
 use super::{DynamoStore, MAX_TRANSACTION_ACTIONS, TxError, backoff, build_error, keys, translate};
+use crate::scim::discovery::MAX_MEMBERS_PER_REQUEST;
 use crate::scim::schema::ResourceKind;
 use crate::store::limits;
 use crate::store::{
@@ -39,15 +40,14 @@ const MEMBER_ROUNDS: usize = 8;
 const SNAPSHOT_ROUNDS: usize = 5;
 
 impl DynamoStore {
-    /// Member puts (each with a `ConditionCheck` that the user exists) and deletes of `delta`,
-    /// for one transaction; for each action the user id whose existence it checks, so a failed
-    /// check names the missing member. `current` are the members a `clear` deletes.
+    /// Member puts (each with a `ConditionCheck` that the user exists) and deletes of `delta`
+    /// (explicit: a `clear` is resolved first), for one transaction; for each action the user
+    /// id whose existence it checks, so a failed check names the missing member.
     pub(super) fn member_actions(
         &self,
         tenant: &TenantId,
         group_id: &str,
         delta: &Delta,
-        current: &[String],
     ) -> StoreResult<Vec<(TransactWriteItem, Option<String>)>> {
         let mut out = Vec::new();
         for uid in &delta.add {
@@ -61,44 +61,85 @@ impl DynamoStore {
                 None,
             ));
         }
-        let cleared = current
-            .iter()
-            .filter(|i| delta.clear && delta.add.binary_search(i).is_err());
-        for uid in delta.remove.iter().chain(cleared) {
+        for uid in &delta.remove {
             let key = member_key(tenant, group_id, uid);
             out.push((delete(&self.table, key, None)?, None));
         }
         Ok(out)
     }
 
-    /// Plans `delta` into one transaction with `head` (the group's own actions): `Some` with
-    /// the version the plan read (a `clear` depends on it) and the actions, or `None` when the
-    /// change needs more than one transaction.
-    pub(super) async fn plan_small(
+    /// Plans an explicit `delta` into one transaction with `head` (the group's own actions):
+    /// the actions, or `None` when the change needs more than one transaction.
+    pub(super) fn plan_small(
         &self,
         tenant: &TenantId,
         group_id: &str,
         delta: &Delta,
         head: usize,
-    ) -> StoreResult<Option<(Option<u64>, Vec<(TransactWriteItem, Option<String>)>)>> {
+    ) -> StoreResult<Option<Vec<(TransactWriteItem, Option<String>)>>> {
         let room = MAX_TRANSACTION_ACTIONS.saturating_sub(head);
-        if delta.clear {
-            let Some((state, ids, more)) = self.snapshot(tenant, group_id, room + 1).await? else {
-                return Err(StoreError::NotFound);
-            };
-            if more || state.pending.is_some() || delta.actions(Some(&ids), room).is_none() {
-                return Ok(None);
-            }
-            let actions = self.member_actions(tenant, group_id, delta, &ids)?;
-            return Ok(Some((Some(state.version), actions)));
-        }
-        if delta.actions(None, room).is_none() {
+        if !delta.fits(room) {
             return Ok(None);
         }
-        Ok(Some((
-            None,
-            self.member_actions(tenant, group_id, delta, &[])?,
-        )))
+        self.member_actions(tenant, group_id, delta).map(Some)
+    }
+
+    /// A replace-all (`clear`) as the member ids it adds and removes, from a consistent
+    /// snapshot of the group: the version read and the explicit delta (same request id), for a
+    /// write conditional on that version, so no member change slips in between and the
+    /// committed change names every id it removed. Any other delta comes back as it is, with
+    /// no version. A pending change is finished first.
+    ///
+    /// # Errors
+    /// `NotFound`; `TooLarge(Members)` when the ids listed plus the members removed are more
+    /// than one request may change ([`limits::check_replace`]); `Contention`.
+    pub(super) async fn resolve(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        delta: &Delta,
+    ) -> StoreResult<(Option<u64>, Delta)> {
+        if !delta.clear {
+            return Ok((None, delta.clone()));
+        }
+        for _ in 0..SNAPSHOT_ROUNDS {
+            let Some((state, ids, more)) = self
+                .snapshot(tenant, group_id, MAX_MEMBERS_PER_REQUEST)
+                .await?
+            else {
+                return Err(StoreError::NotFound);
+            };
+            if let Some(pending) = state.pending {
+                self.apply_pending(tenant, group_id, &pending).await?;
+                continue;
+            }
+            let remove: Vec<String> = ids
+                .iter()
+                .filter(|i| delta.add.binary_search(i).is_err())
+                .cloned()
+                .collect();
+            // Past the snapshot's cap there are more members to remove than one request may.
+            let removed = if more {
+                remove.len().max(MAX_MEMBERS_PER_REQUEST + 1)
+            } else {
+                remove.len()
+            };
+            limits::check_replace(delta.add.len(), removed)?;
+            let add = delta
+                .add
+                .iter()
+                .filter(|i| ids.binary_search(i).is_err())
+                .cloned()
+                .collect();
+            let explicit = Delta {
+                req: delta.req.clone(),
+                add,
+                remove,
+                clear: false,
+            };
+            return Ok((Some(state.version), explicit));
+        }
+        Err(StoreError::Contention)
     }
 
     /// See [`crate::store::Store::update_members`].
@@ -142,13 +183,24 @@ impl DynamoStore {
                 .await?
                 .ok_or(StoreError::NotFound);
         }
-        let delta = Delta::of(change);
+        let requested = Delta::of(change);
         for _ in 0..MEMBER_ROUNDS {
-            let planned = self.plan_small(tenant, group_id, &delta, 1).await?;
-            let read_version = planned.as_ref().and_then(|(v, _)| *v);
+            let (read_version, delta) = self.resolve(tenant, group_id, &requested).await?;
+            if let (Some(want), Some(read)) = (expected, read_version) {
+                if want != read {
+                    return Err(StoreError::VersionMismatch { current: read });
+                }
+            }
+            if delta.is_empty() {
+                // A replace-all that lists exactly the current members changes nothing.
+                return self
+                    .get_record(tenant, ResourceKind::Group, group_id)
+                    .await?
+                    .ok_or(StoreError::NotFound);
+            }
             let cond = group_write_cond(expected.or(read_version));
-            let result = match planned {
-                Some((_, members)) => {
+            let result = match self.plan_small(tenant, group_id, &delta, 1)? {
+                Some(members) => {
                     let bump = bump(&self.table, tenant, group_id, &delta, modified, cond, false)?;
                     self.commit_small(bump, members).await
                 }
@@ -192,7 +244,7 @@ impl DynamoStore {
                             current: state.version,
                         });
                     }
-                    // Otherwise a clear read members that changed since: plan again.
+                    // Otherwise a replace-all read members that changed since: resolve again.
                 }
                 Err(TxError::Conditions(_)) => unreachable_condition()?,
             }

@@ -32,6 +32,7 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use crate::change::UpdateKind;
 use crate::scim::schema::ResourceKind;
 use crate::store::checkpoints::Checkpoints;
 use crate::store::limits;
@@ -266,19 +267,27 @@ impl Store for DynamoStore {
         self.get_record(tenant, kind, id).await
     }
 
-    async fn update(
+    async fn update_as(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         record: &Record,
         expected_version: u64,
         members: &MemberChange,
+        write: UpdateKind,
     ) -> StoreResult<()> {
         if kind.has_members() {
             limits::check_members(members.add.len(), members)?;
         }
-        self.update_resource(tenant, kind, record, expected_version, members)
-            .await
+        self.update_resource(
+            tenant,
+            kind,
+            record,
+            expected_version,
+            members,
+            write.into(),
+        )
+        .await
     }
 
     async fn update_members(

@@ -15,6 +15,7 @@ use super::items::{Item, ItemExt, member_item, member_key, resource_key};
 use super::membership::{BATCH_ATTEMPTS, member_ids_of};
 use super::query::KeyQuery;
 use super::{DynamoStore, MAX_TRANSACTION_ACTIONS, TxError, backoff, build_error, keys, translate};
+use crate::change::ChangeKind;
 use crate::scim::schema::ResourceKind;
 use crate::store::{Call, MemberChange, Record, StoreError, StoreResult, TenantId};
 
@@ -49,12 +50,16 @@ impl Delta {
         }
     }
 
-    /// The `change` attribute value.
-    pub(super) fn value(&self) -> AttributeValue {
+    /// The `change` attribute value of a write of kind `write` that changes these members.
+    pub(super) fn value(&self, write: ChangeKind) -> AttributeValue {
         let list = |ids: &[String]| {
             AttributeValue::L(ids.iter().map(|i| AttributeValue::S(i.clone())).collect())
         };
         AttributeValue::M(HashMap::from([
+            (
+                keys::CHANGE_WRITE.to_string(),
+                AttributeValue::S(write.as_str().into()),
+            ),
             ("req".to_string(), AttributeValue::S(self.req.clone())),
             ("add".to_string(), list(&self.add)),
             ("remove".to_string(), list(&self.remove)),
@@ -89,20 +94,20 @@ impl Delta {
         !self.clear && self.add.is_empty() && self.remove.is_empty()
     }
 
-    /// Actions of the change in one transaction, or `None` when they need more than `room`.
-    /// A `clear` needs the current member ids (`current`) to delete them.
-    pub(super) fn actions(&self, current: Option<&[String]>, room: usize) -> Option<usize> {
-        let cleared = match (self.clear, current) {
-            (true, Some(ids)) => ids
-                .iter()
-                .filter(|i| self.add.binary_search(i).is_err())
-                .count(),
-            (true, None) => return None,
-            (false, _) => 0,
-        };
-        let n = 2 * self.add.len() + self.remove.len() + cleared;
-        (n <= room).then_some(n)
+    /// Whether the actions of the change fit in `room` actions of one transaction (a user
+    /// check and a put per add, a delete per remove). A `clear` never does: it is resolved
+    /// into explicit ids first.
+    pub(super) fn fits(&self, room: usize) -> bool {
+        !self.clear && 2 * self.add.len() + self.remove.len() <= room
     }
+}
+
+/// The `change` attribute value of a write of kind `write` that changes no member.
+pub(super) fn write_only(write: ChangeKind) -> AttributeValue {
+    AttributeValue::M(HashMap::from([(
+        keys::CHANGE_WRITE.to_string(),
+        AttributeValue::S(write.as_str().into()),
+    )]))
 }
 
 /// A group item's version and pending change, read consistently.
@@ -358,7 +363,7 @@ pub(super) fn bump_expression(
         .name("#change", keys::CHANGE)
         .value(":one", AttributeValue::N("1".into()))
         .value(":modified", AttributeValue::S(modified.to_string()))
-        .value(":change", delta.value());
+        .value(":change", delta.value(ChangeKind::Patched));
     if pending {
         expr.push_str(", #pending = :req");
         cond = cond.value(":req", AttributeValue::S(delta.req.clone()));

@@ -4,15 +4,14 @@
 //! Pure: a stream record (the JSON Lambda receives, or the Streams API's record in the same
 //! shape) goes in, a [`Decoded`] comes out. Per accepted request the store writes exactly one
 //! record of the resource item whose version moves by one (`docs/dynamodb.md`, "What a stream
-//! handler can rely on"): that record is the change. For a group its new image carries the
-//! request's member delta (`change`: `{req, add, remove, clear}`); the changed attribute names
-//! and an `active` flip come from comparing the old and new documents. Records whose version
-//! does not move (a large member change finishing), membership items, guards, counters and
-//! checkpoints are bookkeeping of a change already described, and are ignored; the feed's own
-//! event items are returned so the same function can push them.
-//!
-//! A MODIFY is reported as a PATCH: the table does not record whether a replace came from PUT
-//! or PATCH, and both carry the changed attribute names.
+//! handler can rely on"): that record is the change. Its new image carries the write's
+//! `change` map: `kind` (`put` or `patch`: a MODIFY is a PUT or a PATCH as the request was)
+//! and, for a group, the member ids the write added and removed (`{req, add, remove, clear}`;
+//! a replace-all is recorded as the ids it removed). The changed attribute names and an
+//! `active` flip come from comparing the old and new documents. Records whose version does not
+//! move (a large member change finishing), membership items, guards, counters and checkpoints
+//! are bookkeeping of a change already described, and are ignored; the feed's own event items
+//! are returned so the same function can push them.
 
 use serde_json::Value;
 
@@ -79,7 +78,15 @@ pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
             if !moved {
                 return Ok(Decoded::Ignored);
             }
-            (ChangeKind::Patched, doc_of(old)?, doc_of(new)?)
+            // Items written before the change map named the write carry no `kind`: PATCH.
+            let write = new
+                .and_then(|i| i.get(keys::CHANGE))
+                .and_then(|c| c.pointer(&format!("/M/{}/S", keys::CHANGE_WRITE)))
+                .and_then(Value::as_str)
+                .and_then(ChangeKind::parse)
+                .filter(|k| *k == ChangeKind::Replaced)
+                .unwrap_or(ChangeKind::Patched);
+            (write, doc_of(old)?, doc_of(new)?)
         }
         "REMOVE" => (ChangeKind::Deleted, doc_of(old)?, Value::Null),
         _ => return Err(MalformedRecord::new("eventName")),
@@ -95,8 +102,8 @@ pub fn decode(record: &Value) -> Result<Decoded, MalformedRecord> {
         ChangeKind::Deleted => Vec::new(),
         _ => changed_attributes(&before, &after),
     };
-    // A replace-all (`clear`) removes every member not added; the removed ids are not listed on
-    // the item, so the event names the attribute as changed.
+    // A replace-all is recorded as the ids it removed; one still marked `clear` (written
+    // before, with the removed ids not listed) can only name the attribute as changed.
     let cleared = new
         .and_then(|i| i.get(keys::CHANGE))
         .and_then(|c| c.pointer("/M/clear/BOOL"))
@@ -297,9 +304,29 @@ mod tests {
         assert_eq!(
             replaced.change,
             ChangeKind::Patched,
-            "the table does not tell PUT apart"
+            "an item without the write's kind is a PATCH"
         );
         assert_eq!(replaced.attributes, ["userName"]);
+        // The change map names the write: a PUT, or a PATCH.
+        for (kind, want) in [
+            ("put", ChangeKind::Replaced),
+            ("patch", ChangeKind::Patched),
+            ("create", ChangeKind::Patched),
+        ] {
+            let marked = json!({"change": {"M": {"kind": {"S": kind}}}});
+            let c = change(
+                decode(&record(
+                    "MODIFY",
+                    "T#t_a#USER#u1",
+                    "USER",
+                    Some(user(2, json!({"userName": "a"}), json!({}))),
+                    Some(user(3, json!({"userName": "b"}), marked)),
+                ))
+                .unwrap(),
+            );
+            assert_eq!(c.change, want, "{kind}");
+            assert_eq!(c.attributes, ["userName"], "{kind}");
+        }
         // A record whose version did not move is bookkeeping.
         let settled = decode(&record(
             "MODIFY",
@@ -361,6 +388,21 @@ mod tests {
         assert_eq!(c.removed, ["u9"]);
         assert!(c.attributes.is_empty());
         assert_eq!(c.active, None);
+        // A PUT that replaced the members: the ids it removed are on the item.
+        let put = change(
+            decode(&record(
+                "MODIFY",
+                "T#t_a#GROUP#g1",
+                "GROUP",
+                Some(group(5, json!({}))),
+                Some(group(6, json!({"change": {"M": {"kind": {"S": "put"}, "req": {"S": "r2"}, "add": {"L": [{"S": "u4"}]}, "remove": {"L": [{"S": "u2"}, {"S": "u1"}]}, "clear": {"BOOL": false}}}}))),
+            ))
+            .unwrap(),
+        );
+        assert_eq!(put.change, ChangeKind::Replaced);
+        assert_eq!(put.added, ["u4"]);
+        assert_eq!(put.removed, ["u1", "u2"]);
+        assert!(put.attributes.is_empty());
     }
 
     #[test]

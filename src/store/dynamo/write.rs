@@ -10,8 +10,9 @@ use super::actions::{Cond, count_change, delete, put};
 use super::items::{
     self, Item, email_item, email_key, guard_item, guard_key, resource_item, resource_key,
 };
-use super::pending::Delta;
+use super::pending::{self, Delta};
 use super::{DynamoStore, TxError, keys, translate};
+use crate::change::ChangeKind;
 use crate::scim::schema::ResourceKind;
 use crate::store::{
     Broken, Call, Deleted, IndexKeys, MemberChange, Record, StoreError, StoreResult, TenantId,
@@ -136,12 +137,9 @@ impl DynamoStore {
         });
         let mut large = false;
         if kind.has_members() && !delta.is_empty() {
-            item.insert(keys::CHANGE.into(), delta.value());
-            match self
-                .plan_small(tenant, &record.id, &delta, tx.actions.len())
-                .await?
-            {
-                Some((_, actions)) => tx.members(actions),
+            item.insert(keys::CHANGE.into(), delta.value(ChangeKind::Created));
+            match self.plan_small(tenant, &record.id, &delta, tx.actions.len())? {
+                Some(actions) => tx.members(actions),
                 None => {
                     self.check_users_exist(tenant, &delta.add).await?;
                     item.insert(keys::PENDING.into(), items::s(&delta.req));
@@ -218,8 +216,9 @@ impl DynamoStore {
         record: &Record,
         expected: u64,
         members: &MemberChange,
+        write: ChangeKind,
     ) -> StoreResult<()> {
-        let delta = (kind.has_members() && !members.is_empty()).then(|| Delta::of(members));
+        let requested = (kind.has_members() && !members.is_empty()).then(|| Delta::of(members));
         // `Some(keys)` once a read has shown the stored index keys.
         let mut stored_keys: Option<IndexKeys> = None;
         let wid = uuid::Uuid::new_v4().to_string();
@@ -235,26 +234,29 @@ impl DynamoStore {
             if stored_keys.is_some() {
                 self.key_actions(tenant, kind, &record.id, Some(old), &record.keys, &mut tx)?;
             }
+            // The change map names the write (PUT or PATCH) and, for a group, the members it
+            // adds and removes, for the stream to report.
             let mut large = None;
-            if let Some(delta) = &delta {
-                item.insert(keys::CHANGE.into(), delta.value());
-                match self
-                    .plan_small(tenant, &record.id, delta, tx.actions.len())
-                    .await?
-                {
-                    Some((read, actions)) => {
-                        if let Some(current) = read.filter(|v| *v != expected) {
-                            return Err(StoreError::VersionMismatch { current });
+            let mut change = pending::write_only(write);
+            if let Some(requested) = &requested {
+                // A replace-all becomes the ids it adds and removes, read at `expected`.
+                let (read, delta) = self.resolve(tenant, &record.id, requested).await?;
+                if let Some(current) = read.filter(|v| *v != expected) {
+                    return Err(StoreError::VersionMismatch { current });
+                }
+                change = delta.value(write);
+                if !delta.is_empty() {
+                    match self.plan_small(tenant, &record.id, &delta, tx.actions.len())? {
+                        Some(actions) => tx.members(actions),
+                        None => {
+                            self.check_users_exist(tenant, &delta.add).await?;
+                            item.insert(keys::PENDING.into(), items::s(&delta.req));
+                            large = Some(delta);
                         }
-                        tx.members(actions);
-                    }
-                    None => {
-                        self.check_users_exist(tenant, &delta.add).await?;
-                        item.insert(keys::PENDING.into(), items::s(&delta.req));
-                        large = Some(delta);
                     }
                 }
             }
+            item.insert(keys::CHANGE.into(), change);
             let result = if tx.actions.len() == 1 {
                 self.put_item(item, cond).await
             } else {
@@ -282,7 +284,7 @@ impl DynamoStore {
             };
             match result {
                 Ok(()) => {
-                    if let Some(delta) = large {
+                    if let Some(delta) = &large {
                         self.apply_pending(tenant, &record.id, delta).await?;
                     }
                     return Ok(());
@@ -299,7 +301,7 @@ impl DynamoStore {
             };
             if written_by(&raw, &wid) {
                 // This call's own write, whose answer was lost and which was sent again.
-                if let Some(delta) = large {
+                if let Some(delta) = &large {
                     self.apply_pending(tenant, &record.id, delta).await?;
                 }
                 return Ok(());

@@ -14,7 +14,7 @@ use crate::feed::Event;
 use crate::scim::schema::{Relation, ResourceKind};
 use crate::store::feed::{FeedPage, FeedStore, MemoryFeed, Retention};
 use crate::store::webhooks::{Endpoint, MemoryWebhooks, WebhookStore};
-use crate::store::{MemberChange, StoreResult, TenantId};
+use crate::store::{StoreResult, TenantId};
 
 /// Where the store's stream goes once a pipeline is attached.
 #[derive(Debug, Default)]
@@ -100,7 +100,8 @@ impl MemoryStore {
     }
 }
 
-/// The change a write committed, from the documents before and after it.
+/// The change a write committed, from the documents before and after it and the member ids
+/// it really added and removed (a replace-all names every member it removed).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn change_of(
     tenant: &TenantId,
@@ -109,21 +110,16 @@ pub(super) fn change_of(
     what: ChangeKind,
     before: Option<(&Value, u64)>,
     after: Option<(&Value, u64)>,
-    members: &MemberChange,
+    added: Vec<String>,
     removed: Vec<String>,
 ) -> Change {
     let null = Value::Null;
     let before_doc = before.map_or(&null, |(d, _)| d);
     let after_doc = after.map_or(&null, |(d, _)| d);
-    let mut attributes = match what {
+    let attributes = match what {
         ChangeKind::Deleted => Vec::new(),
         _ => changed_attributes(before_doc, after_doc),
     };
-    if members.clear && what != ChangeKind::Created {
-        attributes.push(Relation::Members.attribute().to_string());
-        attributes.sort();
-        attributes.dedup();
-    }
     let active = match (what, kind.relation()) {
         (ChangeKind::Replaced | ChangeKind::Patched, Relation::MemberOf) => {
             active_flip(before_doc, after_doc)
@@ -135,7 +131,7 @@ pub(super) fn change_of(
     } else {
         after_doc
     };
-    let mut added = members.add.clone();
+    let mut added = added;
     added.sort();
     let mut removed = removed;
     removed.sort();

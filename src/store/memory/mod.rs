@@ -34,7 +34,7 @@ use super::{
     Broken, Call, Calls, Deleted, Lookup, MemberChange, Members, Page, PageRequest, Query, Record,
     Store, StoreError, StoreResult, TenantId, page_of, stamp_meta,
 };
-use crate::change::ChangeKind;
+use crate::change::{ChangeKind, UpdateKind};
 use crate::scim::filter::{self, Work};
 use crate::scim::list::sort_records;
 use crate::scim::schema::ResourceKind;
@@ -108,10 +108,6 @@ impl Store for MemoryStore {
             added = t.apply_members(&id, &MemberChange::default(), add).0;
         }
         if self.feed_attached() {
-            let initial = MemberChange {
-                add: added,
-                ..MemberChange::default()
-            };
             self.emit(feed::change_of(
                 tenant,
                 kind,
@@ -119,7 +115,7 @@ impl Store for MemoryStore {
                 ChangeKind::Created,
                 None,
                 Some((&record.doc, record.version)),
-                &initial,
+                added,
                 Vec::new(),
             ));
         }
@@ -144,13 +140,14 @@ impl Store for MemoryStore {
         found.map(|s| s.record(id)).transpose()
     }
 
-    async fn update(
+    async fn update_as(
         &self,
         tenant: &TenantId,
         kind: ResourceKind,
         record: &Record,
         expected_version: u64,
         members: &MemberChange,
+        write: UpdateKind,
     ) -> StoreResult<()> {
         let stored = Stored::of(record)?;
         limits::check_record(kind, record, stored.doc.len())?;
@@ -177,6 +174,9 @@ impl Store for MemoryStore {
                     attribute: kind.unique_attribute(),
                 });
             }
+            if kind.has_members() && members.clear {
+                t.check_replace(&record.id, members)?;
+            }
             let add = t.check_members(&members.add)?;
             let before = if self.feed_attached() {
                 Some((current.doc()?, current.version))
@@ -196,19 +196,14 @@ impl Store for MemoryStore {
                 (Vec::new(), Vec::new())
             };
             if let Some((doc, version)) = &before {
-                let applied = MemberChange {
-                    clear: members.clear,
-                    add: added,
-                    remove: Vec::new(),
-                };
                 self.emit(feed::change_of(
                     tenant,
                     kind,
                     &record.id,
-                    ChangeKind::Patched,
+                    write.into(),
                     Some((doc, *version)),
                     Some((&record.doc, record.version)),
-                    &applied,
+                    added,
                     removed,
                 ));
             }
@@ -272,6 +267,9 @@ impl Store for MemoryStore {
                 current = now;
                 continue;
             }
+            if members.clear {
+                t.check_replace(group_id, members)?;
+            }
             let add = t.check_members(&members.add)?;
             if t.changes_nothing(group_id, members) {
                 // Re-adding members or removing non-members: nothing is written, the version
@@ -282,11 +280,6 @@ impl Store for MemoryStore {
             t.groups.records.insert(Arc::clone(&id), Arc::new(stored));
             let (added, removed) = t.apply_members(&id, members, add);
             if self.feed_attached() {
-                let applied = MemberChange {
-                    clear: members.clear,
-                    add: added,
-                    remove: Vec::new(),
-                };
                 let before = current.doc()?;
                 self.emit(feed::change_of(
                     tenant,
@@ -295,7 +288,7 @@ impl Store for MemoryStore {
                     ChangeKind::Patched,
                     Some((&before, current.version)),
                     Some((&before, version)),
-                    &applied,
+                    added,
                     removed,
                 ));
             }
@@ -337,7 +330,7 @@ impl Store for MemoryStore {
                     ChangeKind::Deleted,
                     Some((&doc, old.version)),
                     None,
-                    &MemberChange::default(),
+                    Vec::new(),
                     Vec::new(),
                 ));
             }

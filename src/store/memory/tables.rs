@@ -221,13 +221,26 @@ impl Tenant {
     }
 
     /// Whether a member change would change nothing: every add is a member, every remove is
-    /// not, and nothing is cleared.
+    /// not, and a replace-all lists exactly the current members.
     pub(super) fn changes_nothing(&self, group_id: &str, change: &MemberChange) -> bool {
         let current = self.members.get(group_id);
         let has = |id: &str| current.is_some_and(|m| m.contains(id));
-        !change.clear
-            && change.add.iter().all(|id| has(id))
-            && change.remove.iter().all(|id| !has(id))
+        if change.clear {
+            let listed: BTreeSet<&str> = change.add.iter().map(String::as_str).collect();
+            return current.map_or(0, BTreeSet::len) == listed.len()
+                && listed.iter().all(|id| has(id));
+        }
+        change.add.iter().all(|id| has(id)) && change.remove.iter().all(|id| !has(id))
+    }
+
+    /// Checks a replace-all against the per-request limit: the ids it lists plus the current
+    /// members it removes ([`crate::store::limits::check_replace`], as the DynamoDB store counts them).
+    pub(super) fn check_replace(&self, group_id: &str, change: &MemberChange) -> StoreResult<()> {
+        let listed: BTreeSet<&str> = change.add.iter().map(String::as_str).collect();
+        let removed = self.members.get(group_id).map_or(0, |m| {
+            m.iter().filter(|id| !listed.contains(id.as_ref())).count()
+        });
+        crate::store::limits::check_replace(change.add.len(), removed)
     }
 
     pub(super) fn remove_memberships(&mut self, kind: ResourceKind, id: &str) {
