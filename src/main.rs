@@ -20,10 +20,10 @@ use scim_lambda::config::{
 };
 use scim_lambda::feed::wiring::{self, FeedSettings};
 use scim_lambda::http::admin::AdminAuth;
-use scim_lambda::http::app_with;
 use scim_lambda::http::metrics::Settings as MetricSettings;
 use scim_lambda::http::oauth::oauth_router;
 use scim_lambda::http::oauth_admin::oauth_admin_router;
+use scim_lambda::http::{LogFormat, app_with, subscriber};
 use scim_lambda::oauth::access::Lifetime;
 use scim_lambda::oauth::clock::{SystemWallClock, WallClock};
 use scim_lambda::oauth_server::AuthServer;
@@ -560,16 +560,16 @@ async fn serve_local(
 }
 
 fn init_tracing(mode: Mode) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour codes only for a terminal: in a pipe or CloudWatch they are noise and cost time.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match mode {
-        Mode::Lambda => builder.json().with_current_span(false).init(),
-        Mode::Local => builder.compact().init(),
-    }
+    let format = match mode {
+        Mode::Lambda => LogFormat::Json,
+        Mode::Local => LogFormat::Compact,
+    };
+    // Set once, first thing in main: nothing can have set another subscriber before.
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber(
+        format,
+        std::io::stderr,
+        ansi,
+    ));
 }
