@@ -17,8 +17,6 @@
 //! alarm's metric filter counts it, and unlike the request log line it does not depend on the
 //! log level.
 
-use serde_json::{Map, Value, json};
-
 use super::error::ErrorClass;
 
 /// The metric namespace in CloudWatch.
@@ -74,8 +72,10 @@ impl Settings {
 /// What one request measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestMetrics<'a> {
-    /// `METHOD /route/{template}`.
-    pub operation: &'a str,
+    /// The HTTP method; with the route, the `Operation` dimension (`METHOD /route/{template}`).
+    pub method: &'a str,
+    /// The route template.
+    pub route: &'a str,
     /// HTTP status.
     pub status: u16,
     /// Milliseconds from the request's arrival to its response.
@@ -90,80 +90,130 @@ pub struct RequestMetrics<'a> {
     pub tenant: &'a str,
 }
 
-/// The line for one request under `settings`.
-pub fn emf(m: &RequestMetrics<'_>, settings: &Settings) -> Value {
-    let mut line = Map::new();
-    let (dimensions, metrics): (Value, &[(&str, &str)]) = match settings.mode {
-        Mode::Full => (
-            json!([["Stack", "Operation", "Status"], ["Stack", "Status"]]),
-            &[
-                ("Requests", "Count"),
-                ("Latency", "Milliseconds"),
-                ("DynamoDBCalls", "Count"),
-                ("AuthFailures", "Count"),
-                ("Unavailable", "Count"),
-                ("Contention", "Count"),
-            ],
-        ),
-        Mode::Status => (
-            json!([["Stack", "Status"]]),
-            &[("Requests", "Count"), ("Latency", "Milliseconds")],
-        ),
-        Mode::Off => (json!([]), &[]),
-    };
-    if !metrics.is_empty() {
-        let declared: Vec<Value> = metrics
-            .iter()
-            .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
-            .collect();
-        let mut directives = vec![json!({
-            "Namespace": NAMESPACE,
-            "Dimensions": dimensions,
-            "Metrics": declared,
-        })];
-        if settings.mode == Mode::Full {
-            directives.push(json!({
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Stack", "Tenant"]],
-                "Metrics": [{"Name": "Requests", "Unit": "Count"}],
-            }));
-        }
-        line.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": m.timestamp_ms,
-                "CloudWatchMetrics": directives,
-            }),
-        );
+/// The metrics a mode declares, in the order their values follow, and their units.
+fn declared(mode: Mode) -> &'static [(&'static str, &'static str)] {
+    match mode {
+        Mode::Full => &[
+            ("Requests", "Count"),
+            ("Latency", "Milliseconds"),
+            ("DynamoDBCalls", "Count"),
+            ("AuthFailures", "Count"),
+            ("Unavailable", "Count"),
+            ("Contention", "Count"),
+        ],
+        Mode::Status => &[("Requests", "Count"), ("Latency", "Milliseconds")],
+        Mode::Off => &[],
     }
-    line.insert("Stack".into(), settings.stack.clone().into());
-    line.insert("Tenant".into(), m.tenant.into());
-    line.insert("Operation".into(), m.operation.into());
-    line.insert("Status".into(), m.status.to_string().into());
+}
+
+/// The `CloudWatchMetrics` directives of a mode: fixed text, so a request pays nothing to
+/// build them. The tests check them against [`declared`] and the dimensions on the line.
+fn directives(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Full => concat!(
+            r#"[{"Namespace":"ScimLambda","Dimensions":[["Stack","Operation","Status"],["Stack","Status"]],"#,
+            r#""Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"},"#,
+            r#"{"Name":"DynamoDBCalls","Unit":"Count"},{"Name":"AuthFailures","Unit":"Count"},"#,
+            r#"{"Name":"Unavailable","Unit":"Count"},{"Name":"Contention","Unit":"Count"}]},"#,
+            r#"{"Namespace":"ScimLambda","Dimensions":[["Stack","Tenant"]],"#,
+            r#""Metrics":[{"Name":"Requests","Unit":"Count"}]}]"#
+        ),
+        Mode::Status => concat!(
+            r#"[{"Namespace":"ScimLambda","Dimensions":[["Stack","Status"]],"#,
+            r#""Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}]}]"#
+        ),
+        Mode::Off => "[]",
+    }
+}
+
+/// Appends the line for one request under `settings` (one JSON object and a newline) to
+/// `out`. Written straight into the buffer, without building a `serde_json::Value` (which
+/// cost a few microseconds of allocation per request, `benches/log.rs`); strings go through
+/// serde_json's escaping.
+pub fn write_emf(m: &RequestMetrics<'_>, settings: &Settings, out: &mut Vec<u8>) {
+    let metrics = declared(settings.mode);
+    out.push(b'{');
+    if !metrics.is_empty() {
+        out.extend_from_slice(br#""_aws":{"Timestamp":"#);
+        json(out, &m.timestamp_ms);
+        out.extend_from_slice(br#","CloudWatchMetrics":"#);
+        out.extend_from_slice(directives(settings.mode).as_bytes());
+        out.extend_from_slice(b"},");
+    }
+    out.extend_from_slice(br#""Stack":"#);
+    json(out, &settings.stack.as_str());
+    out.extend_from_slice(br#","Tenant":"#);
+    json(out, &m.tenant);
+    out.extend_from_slice(br#","Operation":"#);
+    json(out, &format_args!("{} {}", m.method, m.route));
+    out.extend_from_slice(br#","Status":""#);
+    json(out, &m.status);
+    out.push(b'"');
     for (name, _) in metrics {
-        let value: Value = match *name {
-            "Requests" => 1.into(),
-            "Latency" => m.latency_ms.into(),
-            "DynamoDBCalls" => m.store_calls.into(),
-            "AuthFailures" => u8::from(m.status == 401).into(),
+        out.extend_from_slice(b",\"");
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        match *name {
+            "Requests" => out.push(b'1'),
+            "Latency" => json(out, &m.latency_ms),
+            "DynamoDBCalls" => json(out, &m.store_calls),
+            "AuthFailures" => json(out, &u8::from(m.status == 401)),
             // 503s because concurrent writers kept winning: retried by the client, and a sign
             // of two syncs fighting over one resource rather than of an outage.
-            "Contention" => u8::from(m.class == Some(ErrorClass::Contention)).into(),
+            "Contention" => json(out, &u8::from(m.class == Some(ErrorClass::Contention))),
             // 503s: the store throttled after the SDK's retries, or a dependency was down.
-            _ => u8::from(m.class == Some(ErrorClass::Unavailable)).into(),
-        };
-        line.insert((*name).into(), value);
+            _ => json(out, &u8::from(m.class == Some(ErrorClass::Unavailable))),
+        }
     }
-    Value::Object(line)
+    out.extend_from_slice(b"}\n");
+}
+
+/// A string or number as serde_json writes it (its escaping and number formatting, the same a
+/// `Value` would print). Writing to a `Vec` cannot fail, nor can serialising these.
+fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    let _ = serde_json::to_writer(out, value);
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+
+    /// The line, parsed back.
+    fn emf(m: &RequestMetrics<'_>, settings: &Settings) -> Value {
+        let mut out = Vec::new();
+        write_emf(m, settings, &mut out);
+        assert_eq!(out.iter().filter(|b| **b == b'\n').count(), 1, "one line");
+        assert!(out.ends_with(b"\n"));
+        serde_json::from_slice(&out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_and_numbers_print_as_json() {
+        let m = RequestMetrics {
+            tenant: "t_\"q\\\n",
+            route: "/x\"y",
+            latency_ms: 0.25,
+            ..sample()
+        };
+        let s = Settings {
+            mode: Mode::Status,
+            stack: "a\"b".into(),
+        };
+        let v = emf(&m, &s);
+        assert_eq!(v["Tenant"], "t_\"q\\\n");
+        assert_eq!(v["Stack"], "a\"b");
+        assert_eq!(v["Operation"], "PATCH /x\"y");
+        assert_eq!(v["Latency"], 0.25);
+        assert_eq!(v["Requests"], 1);
+        assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000u64);
+    }
 
     fn sample() -> RequestMetrics<'static> {
         RequestMetrics {
-            operation: "PATCH /scim/v2/Users/{id}",
+            method: "PATCH",
+            route: "/scim/v2/Users/{id}",
             status: 401,
             latency_ms: 1.5,
             store_calls: 0,

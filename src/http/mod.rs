@@ -22,6 +22,7 @@ mod response;
 mod router;
 mod state;
 
+pub use log::{LogFormat, RequestLine, subscriber, write_request_lines};
 pub use normalize::NormalizePath;
 pub use router::{App, app, app_with};
 pub use state::AppState;

@@ -20,6 +20,7 @@ pub use aws::aws_config;
 pub use settings::{Mode, Settings};
 
 use crate::config::ServeArgs;
+use crate::http::{LogFormat, subscriber};
 
 /// Serves as the process is placed: a Lambda function when Lambda started it, otherwise a
 /// local server.
@@ -36,16 +37,16 @@ pub async fn serve(args: ServeArgs, mode: Mode) -> anyhow::Result<()> {
 
 /// Starts logging to standard error: JSON lines in Lambda (CloudWatch), compact text locally.
 pub fn init_tracing(mode: Mode) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour codes only for a terminal: in a pipe or CloudWatch they are noise and cost time.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    match mode {
-        Mode::Lambda => builder.json().with_current_span(false).init(),
-        Mode::Local => builder.compact().init(),
-    }
+    let format = match mode {
+        Mode::Lambda => LogFormat::Json,
+        Mode::Local => LogFormat::Compact,
+    };
+    // Set once, first thing in main: nothing can have set another subscriber before.
+    let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber(
+        format,
+        std::io::stderr,
+        ansi,
+    ));
 }
