@@ -294,8 +294,8 @@ mod tests {
     use super::*;
     use crate::auth::liveness::AllTenantsActive;
     use crate::auth::signing::SigningKeys;
+    use crate::clock::SystemClock;
     use crate::oauth::access::Lifetime;
-    use crate::oauth::clock::SystemWallClock;
     use crate::oauth_server::settings::{Wiring, wire};
     use crate::store::memory_oauth::MemoryOAuthStore;
 
@@ -310,7 +310,7 @@ mod tests {
         let wired = wire(Wiring {
             store: Arc::new(MemoryOAuthStore::new()),
             keys: Arc::new(SigningKeys::local(None).unwrap()),
-            clock: Arc::new(SystemWallClock),
+            clock: Arc::new(SystemClock),
             tenants: Arc::new(AllTenantsActive),
             lifetime: Lifetime::default(),
             issuer: None,
