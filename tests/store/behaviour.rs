@@ -760,6 +760,14 @@ enum Read {
     GroupsOf(String),
 }
 
+fn users(q: Query) -> Read {
+    Read::Query(User, Box::new(q))
+}
+
+fn groups(q: Query) -> Read {
+    Read::Query(Group, Box::new(q))
+}
+
 async fn read<S: Store>(s: &S, t: &TenantId, read: &Read) -> (u64, Vec<String>) {
     match read {
         Read::Get(kind, id) => {
@@ -838,73 +846,35 @@ pub async fn the_tenant_boundary_holds_for_every_read_and_write<S: Store>(s: Arc
     let (u0, g0) = (ua[0].id.clone(), ga.id.clone());
     let reads: Vec<(&str, &TenantId, Read, u64)> = vec![
         ("get by id", &b, Read::Get(User, u0.clone()), 0),
-        (
-            "count",
-            &a,
-            Read::Query(User, Box::new(page(Lookup::All, 1, 0))),
-            2,
-        ),
-        (
-            "count",
-            &b,
-            Read::Query(User, Box::new(page(Lookup::All, 1, 0))),
-            1,
-        ),
-        (
-            "groups",
-            &b,
-            Read::Query(Group, Box::new(page(Lookup::All, 1, 0))),
-            0,
-        ),
-        (
-            "listing",
-            &b,
-            Read::Query(User, Box::new(query(Lookup::All))),
-            1,
-        ),
-        (
-            "filtered and sorted",
-            &b,
-            Read::Query(User, Box::new(filtered)),
-            1,
-        ),
-        (
-            "second page",
-            &a,
-            Read::Query(User, Box::new(page(Lookup::All, 2, 1))),
-            2,
-        ),
-        (
-            "id lookup",
-            &b,
-            Read::Query(User, Box::new(query(Lookup::Id(u0.clone())))),
-            0,
-        ),
+        ("count", &a, users(page(Lookup::All, 1, 0)), 2),
+        ("count", &b, users(page(Lookup::All, 1, 0)), 1),
+        ("groups", &b, groups(page(Lookup::All, 1, 0)), 0),
+        ("listing", &b, users(query(Lookup::All)), 1),
+        ("filtered and sorted", &b, users(filtered), 1),
+        ("second page", &a, users(page(Lookup::All, 2, 1)), 2),
+        ("id lookup", &b, users(query(Lookup::Id(u0.clone()))), 0),
         (
             "unique name",
             &b,
-            Read::Query(User, Box::new(query(Lookup::Unique("shared".into())))),
+            users(query(Lookup::Unique("shared".into()))),
             0,
         ),
         (
             "external id",
             &b,
-            Read::Query(User, Box::new(query(Lookup::ExternalId("X".into())))),
+            users(query(Lookup::ExternalId("X".into()))),
             0,
         ),
         (
             "work email",
             &b,
-            Read::Query(
-                User,
-                Box::new(query(Lookup::WorkEmail("s@example.com".into()))),
-            ),
+            users(query(Lookup::WorkEmail("s@example.com".into()))),
             0,
         ),
         (
             "has member",
             &b,
-            Read::Query(Group, Box::new(query(Lookup::HasMember(u0.clone())))),
+            groups(query(Lookup::HasMember(u0.clone()))),
             0,
         ),
         ("members", &b, Read::Members(g0.clone()), 0),
