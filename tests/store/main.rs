@@ -9,6 +9,9 @@
     reason = "tests fail by panicking"
 )]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod behaviour;
 mod cost;
 mod errors;

@@ -9,32 +9,22 @@
     reason = "tests fail by panicking"
 )]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_secretsmanager::Client;
 use scim_lambda::auth::secrets_manager::{MISMATCH_INTERVAL, UNKNOWN_TOKEN_REFRESHES};
 use scim_lambda::auth::{AuthError, SecretsManagerToken, TokenSource};
 use scim_lambda::clock::ManualClock;
 
 async fn emulator() -> Option<Client> {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none()
-        && std::env::var_os("AWS_ENDPOINT_URL").is_none()
-    {
-        // Written straight to stderr: the harness captures `eprintln!` of passing tests.
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: the Secrets Manager tests need the emulator (scripts/with-emulator.sh)"
-            );
-        });
+    if !support::emulator::enabled("Secrets Manager") {
         return None;
     }
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    Some(Client::new(&config))
+    Some(Client::new(&support::emulator::sdk_config().await))
 }
 
 /// Creates a secret holding `value` and returns its name.
@@ -221,7 +211,7 @@ async fn concurrent_first_requests_share_one_refresh() {
 async fn an_unreachable_secrets_manager_is_unavailable_not_invalid() {
     // Nothing listens on port 1: every request fails to connect.
     let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
+        .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:1")
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
