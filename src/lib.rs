@@ -25,6 +25,7 @@
 pub mod auth;
 pub mod change;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod feed;
 pub mod http;

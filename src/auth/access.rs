@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use super::liveness::LivenessCache;
 use super::signing::SigningKeys;
 use super::{AuthError, Principal};
+use crate::clock::Clock;
 use crate::oauth::access::SKEW_SECS;
-use crate::oauth::clock::WallClock;
 use crate::oauth::keys::VerifyError;
 use crate::tenant::TenantId;
 
@@ -31,7 +31,7 @@ struct Verified {
 pub struct AccessTokens {
     keys: Arc<SigningKeys>,
     audience: Option<String>,
-    clock: Arc<dyn WallClock>,
+    clock: Arc<dyn Clock>,
     liveness: Arc<LivenessCache>,
     verified: RwLock<HashMap<[u8; 32], Verified>>,
 }
@@ -56,7 +56,7 @@ impl AccessTokens {
     pub fn new(
         keys: Arc<SigningKeys>,
         audience: Option<String>,
-        clock: Arc<dyn WallClock>,
+        clock: Arc<dyn Clock>,
         liveness: Arc<LivenessCache>,
     ) -> Self {
         AccessTokens {

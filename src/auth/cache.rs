@@ -7,7 +7,6 @@
 //! bounded, so a flood of distinct valid-looking tokens cannot grow it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -19,46 +18,9 @@ pub const CACHE_TTL: Duration = Duration::from_secs(60);
 /// Most tokens kept per instance (a few hundred bytes each).
 pub const CACHE_CAPACITY: usize = 10_000;
 
-/// Milliseconds since the Unix epoch: the wall clock, injectable so tests can move time.
-pub trait Clock: Send + Sync + 'static {
-    /// Now.
-    fn now_ms(&self) -> u64;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-}
-
-/// A clock that moves only when told to (tests).
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicU64);
-
-impl ManualClock {
-    /// A clock standing at `ms`.
-    pub fn at(ms: u64) -> Self {
-        ManualClock(AtomicU64::new(ms))
-    }
-
-    /// Moves the clock forward.
-    pub fn advance(&self, by: Duration) {
-        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
-        self.0.fetch_add(ms, Ordering::Relaxed);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
+// The cache runs on the crate's one clock; the names stay importable from here for the modules
+// that build a cache (tenancy, main, benches).
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 
 /// What a verified token grants: the caller and its tenant's request cap.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -20,7 +20,7 @@ use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::Deserialize;
 
-use crate::oauth::clock::WallClock;
+use crate::clock::Clock;
 
 /// Least time between two fetches of one JWKS caused by an unknown `kid`.
 pub const REFETCH_INTERVAL_SECS: i64 = 60;
@@ -74,7 +74,7 @@ type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Byt
 pub struct Issuers {
     client: HttpsClient,
     allow_loopback_http: bool,
-    clock: Arc<dyn WallClock>,
+    clock: Arc<dyn Clock>,
     cache: RwLock<Cache>,
     fetching: tokio::sync::Mutex<()>,
 }
@@ -99,7 +99,7 @@ impl Issuers {
     ///
     /// # Errors
     /// When the system has no root certificates.
-    pub fn new(allow_loopback_http: bool, clock: Arc<dyn WallClock>) -> Result<Self, IssuerError> {
+    pub fn new(allow_loopback_http: bool, clock: Arc<dyn Clock>) -> Result<Self, IssuerError> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| IssuerError::Fetch {

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 use super::AuthError;
-use crate::oauth::clock::WallClock;
+use crate::clock::Clock;
 use crate::oauth::secret::IdKind;
 use crate::store::oauth::OAuthStore;
 use crate::store::{BoxError, TenantId};
@@ -125,13 +125,13 @@ impl<O: OAuthStore> Liveness for StoreLiveness<O> {
 /// The per-instance cache of [`Liveness`] answers.
 pub struct LivenessCache {
     source: Arc<dyn Liveness>,
-    clock: Arc<dyn WallClock>,
+    clock: Arc<dyn Clock>,
     entries: RwLock<HashMap<(TenantId, String), (bool, i64)>>,
 }
 
 impl LivenessCache {
     /// A cache over `source`, timed by `clock`.
-    pub fn new(source: Arc<dyn Liveness>, clock: Arc<dyn WallClock>) -> Self {
+    pub fn new(source: Arc<dyn Liveness>, clock: Arc<dyn Clock>) -> Self {
         LivenessCache {
             source,
             clock,
@@ -183,7 +183,9 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::oauth::clock::ManualClock;
+    use std::time::Duration;
+
+    use crate::clock::ManualClock;
 
     struct Counting {
         asked: AtomicUsize,
@@ -213,9 +215,9 @@ mod tests {
         let t = TenantId::default();
         assert!(cache.check(&t, "c_x").await.unwrap());
         tenants.set_active(&t, false);
-        clock.advance(MAX_AGE_SECS - 1);
+        clock.advance(Duration::from_secs(MAX_AGE_SECS.unsigned_abs() - 1));
         assert!(cache.check(&t, "c_x").await.unwrap(), "cached");
-        clock.advance(1);
+        clock.advance(Duration::from_secs(1));
         assert!(
             !cache.check(&t, "c_x").await.unwrap(),
             "refreshed within the bound"

@@ -32,6 +32,7 @@ use aws_sdk_secretsmanager::config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 
 use super::{AuthError, TokenDigest, TokenSource};
+use crate::clock::{Clock, SystemClock};
 
 /// Default time a fetched secret is trusted without asking again.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(300);
@@ -46,22 +47,6 @@ pub const UNKNOWN_TOKEN_REFRESHES: u32 = 5;
 const REMEMBERED_REFUSALS: usize = 32;
 /// How long a cached secret may still decide while Secrets Manager is failing.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(900);
-
-/// A source of the current time, injectable so tests can move time without sleeping.
-pub trait Clock: Send + Sync + 'static {
-    /// The current instant.
-    fn now(&self) -> Instant;
-}
-
-/// The system's monotonic clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
 
 /// What the last refresh left behind.
 #[derive(Default)]
@@ -291,13 +276,13 @@ impl SecretsManagerToken {
 
 impl TokenSource for SecretsManagerToken {
     async fn verify(&self, presented: &str) -> Result<(), AuthError> {
-        let now = self.clock.now();
+        let now = self.clock.instant();
         let (seen, unknown) = match self.decide_cached(presented, now) {
             Cached::Answer(answer) => return answer,
             Cached::Refresh { started, unknown } => (started, unknown),
         };
         let _flight = self.refreshing.lock().await;
-        let now = self.clock.now();
+        let now = self.clock.instant();
         {
             let mut cache = self.cache.write().unwrap_or_else(|e| e.into_inner());
             if cache.started != seen {
@@ -405,25 +390,11 @@ struct StaleCache;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
-
-    struct TestClock(Mutex<Instant>);
-
-    impl Clock for TestClock {
-        fn now(&self) -> Instant {
-            *self.0.lock().unwrap()
-        }
-    }
-
-    impl TestClock {
-        fn advance(&self, by: Duration) {
-            *self.0.lock().unwrap() += by;
-        }
-    }
+    use crate::clock::ManualClock;
 
     /// A source whose Secrets Manager cannot be reached (nothing listens on port 1), with a
     /// cache as a successful fetch of `token` at the clock's start would have left it.
-    fn cached_but_unreachable(token: &str) -> (SecretsManagerToken, Arc<TestClock>) {
+    fn cached_but_unreachable(token: &str) -> (SecretsManagerToken, ManualClock) {
         let config = aws_sdk_secretsmanager::Config::builder()
             .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
             .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
@@ -432,16 +403,16 @@ mod tests {
                 "test", "test", None, None, "test",
             ))
             .build();
-        let clock = Arc::new(TestClock(Mutex::new(Instant::now())));
+        let clock = ManualClock::at(0);
         let source = SecretsManagerToken::new(Client::from_conf(config), "s")
-            .with_clock(clock.clone())
+            .with_clock(Arc::new(clock.clone()))
             .with_ttl(Duration::from_secs(60))
             .with_grace(Duration::from_secs(600));
         {
             let mut cache = source.cache.write().unwrap();
             cache.digests = TokenDigest::of(token).into_iter().collect();
-            cache.fetched_at = Some(clock.now());
-            cache.attempted_at = Some(clock.now());
+            cache.fetched_at = Some(clock.instant());
+            cache.attempted_at = Some(clock.instant());
         }
         (source, clock)
     }

@@ -319,6 +319,7 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+    use crate::clock::SystemClock;
     use crate::store::memory_oauth::MemoryOAuthStore;
 
     #[derive(Parser)]
@@ -332,7 +333,7 @@ mod tests {
         let wired = wire(Wiring {
             store: Arc::new(MemoryOAuthStore::new()),
             keys: Arc::new(SigningKeys::local(None).unwrap()),
-            clock: Arc::new(SystemWallClock),
+            clock: Arc::new(SystemClock),
             tenants: Arc::new(AllTenantsActive),
             lifetime: Lifetime::default(),
             issuer: None,

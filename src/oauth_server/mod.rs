@@ -11,8 +11,8 @@ use std::sync::Arc;
 use crate::auth::issuers::Issuers;
 use crate::auth::liveness::{LivenessCache, TenantStatus};
 use crate::auth::signing::SigningKeys;
+use crate::clock::Clock;
 use crate::oauth::access::Lifetime;
-use crate::oauth::clock::WallClock;
 use crate::store::oauth::OAuthStore;
 
 /// Every collaborator of the OAuth use cases.
@@ -24,7 +24,7 @@ pub struct AuthServer<O> {
     /// Federated issuers' keys.
     pub issuers: Arc<Issuers>,
     /// Wall clock for every expiry.
-    pub clock: Arc<dyn WallClock>,
+    pub clock: Arc<dyn Clock>,
     /// Access-token lifetime.
     pub lifetime: Lifetime,
     /// Tenant status (the tenant registry's seam).

@@ -9,8 +9,8 @@ use crate::auth::access::AccessTokens;
 use crate::auth::issuers::{IssuerError, Issuers};
 use crate::auth::liveness::{LivenessCache, StoreLiveness, TenantStatus};
 use crate::auth::signing::SigningKeys;
+use crate::clock::Clock;
 use crate::oauth::access::Lifetime;
-use crate::oauth::clock::WallClock;
 use crate::store::oauth::OAuthStore;
 
 /// OAuth options.
@@ -49,7 +49,7 @@ pub struct Wiring<O> {
     /// Signing keys.
     pub keys: Arc<SigningKeys>,
     /// Wall clock.
-    pub clock: Arc<dyn WallClock>,
+    pub clock: Arc<dyn Clock>,
     /// Tenant status (the tenant registry's seam).
     pub tenants: Arc<dyn TenantStatus>,
     /// Access-token lifetime.

@@ -253,8 +253,13 @@ mod tests {
             r#"not (members.value eq "u")"#,
             r#"not (urn:ietf:params:scim:schemas:core:2.0:Group:members.value eq "u")"#,
         ] {
-            let err = plan(ResourceKind::Group, Some(Filter::parse(f).unwrap()));
-            assert!(err.is_err(), "{f}");
+            let err = plan(ResourceKind::Group, Some(Filter::parse(f).unwrap())).unwrap_err();
+            assert_eq!(
+                (err.status, err.scim_type),
+                (400, Some(crate::scim::error::ScimType::InvalidFilter)),
+                "{f}: {err}"
+            );
+            assert!(!err.detail.is_empty(), "{f}: a detail says why");
         }
     }
 }

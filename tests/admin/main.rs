@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
@@ -71,11 +74,9 @@ async fn check_passes_with_the_right_token_and_explains_the_wrong_one() {
 
 #[tokio::test]
 async fn rotate_keeps_the_previous_token_valid_until_the_next_rotation() {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
-        eprintln!("skipped: token rotation needs the emulator (scripts/with-emulator.sh)");
+    let Some(config) = emulator("token rotation").await else {
         return;
-    }
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    };
     let client = aws_sdk_secretsmanager::Client::new(&config);
     let name = format!("scim-admin-{}", uuid::Uuid::new_v4());
     client
@@ -110,11 +111,10 @@ async fn rotate_keeps_the_previous_token_valid_until_the_next_rotation() {
 
 /// The emulator's SDK configuration, or `None` (after saying so) without one.
 async fn emulator(what: &str) -> Option<aws_config::SdkConfig> {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
-        eprintln!("skipped: {what} needs the emulator (scripts/with-emulator.sh)");
+    if !support::emulator::enabled(what) {
         return None;
     }
-    Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
+    Some(support::emulator::sdk_config().await)
 }
 
 #[tokio::test]

@@ -6,8 +6,7 @@ use axum::http::Request;
 use serde_json::{Value, json};
 
 use crate::helpers::{BASE, TOKEN, TestApp, enc};
-
-const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+use scim_lambda::scim::urn::ENTERPRISE_USER;
 
 fn patch_body(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
@@ -16,7 +15,7 @@ fn patch_body(ops: Value) -> Value {
 /// B6: the user Entra creates with its default mappings.
 fn entra_user(user_name: &str) -> Value {
     json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER],
         "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
         "userName": user_name,
         "active": true,
@@ -24,7 +23,7 @@ fn entra_user(user_name: &str) -> Value {
         "meta": {"resourceType": "User"},
         "name": {"formatted": "Alice Smith", "familyName": "Smith", "givenName": "Alice"},
         "roles": [],
-        ENTERPRISE: {"employeeNumber": "E1", "department": "Sales"}
+        ENTERPRISE_USER: {"employeeNumber": "E1", "department": "Sales"}
     })
 }
 
@@ -127,7 +126,7 @@ pub async fn b6_create_echoes_attributes_and_ignores_client_meta(app: &TestApp) 
     assert_eq!(r.body["name"]["givenName"], "Alice");
     assert_eq!(r.body["emails"][0]["value"], "bob@contoso.com");
     assert_eq!(r.body["active"], true);
-    assert_eq!(r.body[ENTERPRISE]["department"], "Sales", "B6e");
+    assert_eq!(r.body[ENTERPRISE_USER]["department"], "Sales", "B6e");
     assert_eq!(r.body["meta"]["resourceType"], "User");
     assert!(r.body["meta"]["created"].is_string());
     let location = format!("https://scim.example.com{BASE}/Users/{id}");
@@ -300,7 +299,7 @@ pub async fn b14_replace_several_attributes_in_both_dialects(app: &TestApp) {
         {"op": "Replace", "path": "name.givenName", "value": "Lg"},
         {"op": "Replace", "path": "name.familyName", "value": "Lf"},
         {"op": "Replace", "path": "externalId", "value": "ext-legacy"},
-        {"op": "Replace", "path": format!("{ENTERPRISE}:employeeNumber"), "value": "L1"}
+        {"op": "Replace", "path": format!("{ENTERPRISE_USER}:employeeNumber"), "value": "L1"}
     ]));
     let r = app.patch(&path, &legacy).await.expect(200).body;
     assert_eq!(
@@ -311,23 +310,23 @@ pub async fn b14_replace_several_attributes_in_both_dialects(app: &TestApp) {
         ),
         (Some("Legacy Name"), Some("Lg"), Some("ext-legacy"))
     );
-    assert_eq!(r[ENTERPRISE]["employeeNumber"], "L1");
+    assert_eq!(r[ENTERPRISE_USER]["employeeNumber"], "L1");
     assert_eq!(
-        r[ENTERPRISE]["department"], "Sales",
+        r[ENTERPRISE_USER]["department"], "Sales",
         "other extension attributes stay"
     );
     let compliant = patch_body(json!([
         {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "c@contoso.com"},
         {"op": "replace", "value": {
             "displayName": "Compliant Name", "name.givenName": "Cg", "name.familyName": "Cf",
-            format!("{ENTERPRISE}:employeeNumber"): "C1"
+            format!("{ENTERPRISE_USER}:employeeNumber"): "C1"
         }}
     ]));
     let r = app.patch(&path, &compliant).await.expect(200).body;
     assert_eq!(r["displayName"], "Compliant Name");
     assert_eq!(r["name"]["givenName"], "Cg");
     assert_eq!(r["name"]["familyName"], "Cf");
-    assert_eq!(r[ENTERPRISE]["employeeNumber"], "C1");
+    assert_eq!(r[ENTERPRISE_USER]["employeeNumber"], "C1");
     assert_eq!(r["emails"][0]["value"], "c@contoso.com");
     assert!(
         r.get("name.givenName").is_none(),
@@ -381,7 +380,7 @@ pub async fn b18_to_b20_manager_set_change_and_remove_in_every_form(app: &TestAp
         app.user("m2@contoso.com").await,
     );
     let path = format!("/Users/{id}");
-    let manager_path = format!("{ENTERPRISE}:manager");
+    let manager_path = format!("{ENTERPRISE_USER}:manager");
     let sets = [
         json!([{"op": "Add", "path": manager_path, "value": m1}]),
         json!([{"op": "replace", "path": manager_path, "value": {"value": m2}}]),
@@ -391,7 +390,7 @@ pub async fn b18_to_b20_manager_set_change_and_remove_in_every_form(app: &TestAp
         let r = app.patch(&path, &patch_body(ops)).await.expect(200).body;
         let expected = if i == 1 { &m2 } else { &m1 };
         assert_eq!(
-            r[ENTERPRISE]["manager"]["value"],
+            r[ENTERPRISE_USER]["manager"]["value"],
             expected.as_str(),
             "form {i}"
         );
@@ -411,7 +410,7 @@ pub async fn b18_to_b20_manager_set_change_and_remove_in_every_form(app: &TestAp
         .expect(200);
         app.patch(&path, &patch_body(ops)).await.expect(200);
         let r = app.get(&path).await.body;
-        let manager = r.get(ENTERPRISE).and_then(|e| e.get("manager"));
+        let manager = r.get(ENTERPRISE_USER).and_then(|e| e.get("manager"));
         assert!(
             manager.is_none() || manager == Some(&Value::Null),
             "removal {i}: {r}"
@@ -487,8 +486,9 @@ pub async fn b24_delete_then_gone_then_recreatable(app: &TestApp) {
 pub async fn b25_legacy_reference_check(app: &TestApp) {
     let id = app.user("b25@contoso.com").await;
     let m = app.user("b25m@contoso.com").await;
-    let body =
-        patch_body(json!([{"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": m}]));
+    let body = patch_body(
+        json!([{"op": "Add", "path": format!("{ENTERPRISE_USER}:manager"), "value": m}]),
+    );
     app.patch(&format!("/Users/{id}"), &body).await.expect(200);
     let q = |mgr: &str| {
         format!(
@@ -498,8 +498,7 @@ pub async fn b25_legacy_reference_check(app: &TestApp) {
     };
     let hit = app.get(&q(&m)).await.expect(200).body;
     assert_eq!(hit["totalResults"], 1);
-    let only_id =
-        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE], "id": id});
+    let only_id = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER], "id": id});
     assert_eq!(hit["Resources"][0], only_id);
     assert_eq!(app.get(&q("other")).await.body["totalResults"], 0);
 }

@@ -9,7 +9,8 @@ use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
-use crate::helpers::{enc, fixture};
+use crate::helpers::enc;
+use crate::support::fixture;
 
 /// The function URL and the token, when the script runs these tests.
 fn target() -> Option<(String, String)> {

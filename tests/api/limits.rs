@@ -3,8 +3,6 @@
 //!
 //! The values are documented, with their reasons, in `docs/security.md`.
 
-use std::time::{Duration, Instant};
-
 use axum::body::Body;
 use axum::http::Request;
 use scim_lambda::http::limits::MAX_BODY_BYTES;
@@ -12,11 +10,10 @@ use scim_lambda::scim::filter::{MAX_FILTER_DEPTH, MAX_FILTER_LEN};
 use scim_lambda::scim::list::MAX_COUNT;
 use scim_lambda::scim::patch::MAX_OPERATIONS;
 use scim_lambda::scim::path::{MAX_ATTRIBUTE_LIST_ENTRIES, MAX_ATTRIBUTE_LIST_LEN};
+use scim_lambda::scim::urn::PATCH_OP;
 use serde_json::{Value, json};
 
 use crate::helpers::{BASE, TOKEN, TestApp, enc};
-
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 fn post_raw(path: &str, body: Vec<u8>) -> Request<Body> {
     Request::post(format!("{BASE}{path}"))
@@ -201,10 +198,9 @@ pub async fn ids_that_are_not_uuids_are_404_without_a_store_call(app: &TestApp) 
     assert_eq!(app.calls().since(&before).total(), 0);
 }
 
-pub async fn absurd_tokens_and_headers_are_refused_fast(app: &TestApp) {
+pub async fn absurd_tokens_and_headers_are_refused_before_the_store(app: &TestApp) {
     let huge = "x".repeat(1024 * 1024);
     let before = app.calls();
-    let started = Instant::now();
     let cases: Vec<(&str, String)> = vec![
         ("authorization", format!("Bearer {huge}")),
         ("authorization", huge.clone()),
@@ -232,6 +228,13 @@ pub async fn absurd_tokens_and_headers_are_refused_fast(app: &TestApp) {
         .body(Body::empty())
         .unwrap();
     app.raw(r).await.expect_error(401, None);
+    // Refused by the bearer layer: not one store call (what makes a refusal cheap, whatever
+    // the machine's speed).
+    assert_eq!(
+        app.calls().since(&before).total(),
+        0,
+        "a refused request reached the store"
+    );
     // A huge unrelated header on an authenticated request is harmless.
     let r = Request::get(format!("{BASE}/Users?count=0"))
         .header("authorization", format!("Bearer {TOKEN}"))
@@ -241,11 +244,6 @@ pub async fn absurd_tokens_and_headers_are_refused_fast(app: &TestApp) {
         .unwrap();
     let status = app.raw(r).await.status.as_u16();
     assert!(status < 500, "{status}");
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed < Duration::from_secs(2),
-        "refusals took {elapsed:?}"
-    );
     assert!(
         app.calls().since(&before).total() <= 2,
         "only the last (authenticated) request may reach the store"
@@ -280,6 +278,6 @@ crate::on_every_store!(
     count_is_capped_and_start_index_floored,
     attribute_lists_are_capped,
     ids_that_are_not_uuids_are_404_without_a_store_call,
-    absurd_tokens_and_headers_are_refused_fast,
+    absurd_tokens_and_headers_are_refused_before_the_store,
     list_responses_are_always_well_formed,
 );

@@ -8,10 +8,7 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use crate::helpers::{BASE, TOKEN, TestApp, enc};
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+use scim_lambda::scim::urn::{GROUP, PATCH_OP, USER};
 
 fn members_op(op: &str, ids: &[String]) -> Value {
     let value: Vec<Value> = ids.iter().map(|u| json!({"value": u})).collect();

@@ -10,6 +10,9 @@
 //! returned id replaces its placeholder in every later event (path and body alike).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod rest;
 
 use std::collections::BTreeSet;
@@ -17,16 +20,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{HeaderMap, StatusCode};
-use http_body_util::BodyExt;
 use scim_lambda::auth::StaticToken;
 use scim_lambda::http::admin::AdminAuth;
+use scim_lambda::scim::urn::{ERROR, LIST_RESPONSE};
 use scim_lambda::service::Service;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
 use serde_json::Value;
-use tower::ServiceExt;
+
+use support::Reply;
 
 /// The token the events carry (and `SCIM_TOKEN` for `cargo lambda watch`).
 const TOKEN: &str = "local-dev-token";
@@ -36,22 +39,6 @@ const USER: &str = "00000000-0000-4000-8000-000000000001";
 const GROUP: &str = "00000000-0000-4000-8000-000000000002";
 /// Placeholder for the second user's id (bob).
 const USER2: &str = "00000000-0000-4000-8000-000000000003";
-
-const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-
-/// An answer, its body parsed as JSON (`Null` when empty).
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
 
 /// The ids issued so far, by placeholder.
 type Ids = Vec<(&'static str, String)>;
@@ -97,7 +84,7 @@ const STEPS: &[Step] = &[
         issues: None,
         check: |r, _| {
             // Entra rejects a bare array: it must be a ListResponse of the three schemas.
-            assert_eq!(r.body["schemas"][0], LIST, "{}", r.body);
+            assert_eq!(r.body["schemas"][0], LIST_RESPONSE, "{}", r.body);
             let ids: BTreeSet<&str> = r.body["Resources"]
                 .as_array()
                 .expect("Resources")
@@ -119,7 +106,7 @@ const STEPS: &[Step] = &[
         issues: None,
         check: |r, _| {
             // No Accept, no User-Agent, a random GUID: an empty list, never 404/400.
-            assert_eq!(r.body["schemas"][0], LIST, "{}", r.body);
+            assert_eq!(r.body["schemas"][0], LIST_RESPONSE, "{}", r.body);
             assert_eq!(r.body["totalResults"], 0, "{}", r.body);
             assert_eq!(r.body["Resources"], serde_json::json!([]), "{}", r.body);
             assert_eq!(r.header("content-type"), Some("application/scim+json"));
@@ -291,7 +278,7 @@ const STEPS: &[Step] = &[
         issues: None,
         check: |r, ids| {
             // `/prod/scim/v2/Users` routes like `/scim/v2/Users`: only bob is left.
-            assert_eq!(r.body["schemas"][0], LIST, "{}", r.body);
+            assert_eq!(r.body["schemas"][0], LIST_RESPONSE, "{}", r.body);
             assert_eq!(r.body["totalResults"], 1, "{}", r.body);
             assert_eq!(
                 r.body["Resources"][0]["id"],
@@ -351,7 +338,7 @@ const STEPS: &[Step] = &[
 ];
 
 fn events_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("events")
+    support::fixtures::path("events")
 }
 
 fn test_app() -> App {
@@ -371,25 +358,9 @@ async fn invoke(app: &App, event: &str) -> Reply {
 async fn invoke_request(app: &App, request: lambda_http::Request) -> Reply {
     let (parts, body) = request.into_parts();
     let request = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
-    let response = app.clone().oneshot(request).await.expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).expect("a JSON body")
-    };
-    Reply {
-        status,
-        headers,
-        body,
-    }
+    let reply = support::send(app, request).await;
+    assert!(!reply.body.is_string(), "a JSON body: {}", reply.body);
+    reply
 }
 
 #[test]

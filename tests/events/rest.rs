@@ -8,12 +8,12 @@ use std::collections::BTreeSet;
 use lambda_http::request::RequestContext;
 use serde_json::Value;
 
-use super::{ERROR, LIST, Reply, USER, events_dir, invoke_request, test_app};
+use super::{ERROR, LIST_RESPONSE, Reply, USER, events_dir, invoke_request, test_app};
 
 /// The events, their expected status, and the checks on the answer.
 const REST_STEPS: &[(&str, u16, fn(&Reply))] = &[
     ("01-entra-test-connection.json", 200, |r| {
-        assert_eq!(r.body["schemas"][0], LIST, "{}", r.body);
+        assert_eq!(r.body["schemas"][0], LIST_RESPONSE, "{}", r.body);
         assert_eq!(r.body["totalResults"], 0, "{}", r.body);
     }),
     ("02-users-create.json", 201, |r| {

@@ -9,16 +9,13 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use scim_lambda::scim::urn::{GROUP, PATCH_OP, USER};
 use scim_lambda::store::TenantId;
 use scim_lambda::store::dynamo::DynamoStore;
 use serde_json::json;
 
 use crate::helpers::TestApp;
 use crate::proxy::{Fault, Proxy, Settings};
-
-const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_whose_answer_was_lost_answers_as_its_first_attempt_would_have() {

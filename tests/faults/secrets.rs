@@ -3,67 +3,37 @@
 //! period, get a 503 SCIM error with `Retry-After` (never 401, which would make Entra give up
 //! on a token that may be right). `tests/token` covers the token source itself.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::body::Body;
-use axum::http::Request;
-use http_body_util::BodyExt;
+use axum::http::Method;
 use scim_lambda::auth::SecretsManagerToken;
-use scim_lambda::auth::secrets_manager::Clock;
+use scim_lambda::clock::ManualClock;
+use scim_lambda::scim::urn;
 use scim_lambda::service::Service;
 use scim_lambda::store::TenantId;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{App, AppState, Tokens, app};
-use serde_json::Value;
-use tower::ServiceExt;
 
 use crate::proxy::{Proxy, Settings};
+use crate::support::{Reply, request, send};
 use crate::{emulator, sdk_config};
 
-struct ManualClock {
-    start: Instant,
-    offset: Mutex<Duration>,
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        self.start + *self.offset.lock().unwrap()
-    }
-}
-
-impl ManualClock {
-    fn advance(&self, by: Duration) {
-        *self.offset.lock().unwrap() += by;
-    }
-}
-
-async fn get(app: &App, token: &str) -> (u16, Option<String>, Value) {
-    let r = Request::get("/scim/v2/Users?count=0")
-        .header("authorization", format!("Bearer {token}"))
-        .body(Body::empty())
-        .unwrap();
-    let r = app.clone().oneshot(r).await.unwrap();
-    let status = r.status().as_u16();
-    let retry = r
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let bytes = r.into_body().collect().await.unwrap().to_bytes();
-    (status, retry, serde_json::from_slice(&bytes).unwrap())
+async fn get(app: &App, token: &str) -> Reply {
+    send(
+        app,
+        request(Method::GET, "/scim/v2/Users?count=0", Some(token), None),
+    )
+    .await
 }
 
 #[track_caller]
-fn assert_unavailable((status, retry, body): (u16, Option<String>, Value), what: &str) {
-    assert_eq!(status, 503, "{what}: {body}");
-    assert_eq!(retry.as_deref(), Some("1"), "{what}: Retry-After");
-    assert_eq!(
-        body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
-        "{what}"
-    );
-    assert_eq!(body["status"], "503", "{what}");
+fn assert_unavailable(r: Reply, what: &str) {
+    assert_eq!(r.status, 503, "{what}: {}", r.body);
+    assert_eq!(r.header("retry-after"), Some("1"), "{what}: Retry-After");
+    let r = r.scim_error(503);
+    assert_eq!(r.body["schemas"][0], urn::ERROR, "{what}");
 }
 
 #[tokio::test]
@@ -90,15 +60,12 @@ async fn secrets_manager_down_serves_the_cached_token_and_answers_503_otherwise(
         .send()
         .await
         .unwrap();
-    let clock = Arc::new(ManualClock {
-        start: Instant::now(),
-        offset: Mutex::new(Duration::ZERO),
-    });
+    let clock = ManualClock::at(0);
     let tokens = SecretsManagerToken::new(
         aws_sdk_secretsmanager::Client::new(&sdk_config(&proxy.url).await),
         &name,
     )
-    .with_clock(clock.clone())
+    .with_clock(Arc::new(clock.clone()))
     .with_ttl(Duration::from_secs(60))
     .with_grace(Duration::from_secs(600));
     let service = Arc::new(Service::new(MemoryStore::new()));
@@ -112,13 +79,21 @@ async fn secrets_manager_down_serves_the_cached_token_and_answers_503_otherwise(
     ));
 
     // GIVEN a cache filled while Secrets Manager was up
-    assert_eq!(get(&app, "the-good-token").await.0, 200);
-    assert_eq!(get(&app, "a-wrong-token").await.0, 401, "up: wrong is 401");
+    assert_eq!(get(&app, "the-good-token").await.status, 200);
+    assert_eq!(
+        get(&app, "a-wrong-token").await.status,
+        401,
+        "up: wrong is 401"
+    );
     // WHEN it goes down and the cache passes its TTL, within the grace period
     proxy.settings().secrets_down.store(true, Ordering::Relaxed);
     clock.advance(Duration::from_secs(120));
     // THEN the cached token is still served, an unknown one is 503
-    assert_eq!(get(&app, "the-good-token").await.0, 200, "within grace");
+    assert_eq!(
+        get(&app, "the-good-token").await.status,
+        200,
+        "within grace"
+    );
     assert_unavailable(get(&app, "a-rotated-in-token").await, "unknown token");
     // AND past the grace period every token is 503
     clock.advance(Duration::from_secs(600));
@@ -129,6 +104,10 @@ async fn secrets_manager_down_serves_the_cached_token_and_answers_503_otherwise(
         .secrets_down
         .store(false, Ordering::Relaxed);
     clock.advance(Duration::from_secs(11));
-    assert_eq!(get(&app, "the-good-token").await.0, 200, "recovered");
-    assert_eq!(get(&app, "a-wrong-token").await.0, 401, "recovered: wrong");
+    assert_eq!(get(&app, "the-good-token").await.status, 200, "recovered");
+    assert_eq!(
+        get(&app, "a-wrong-token").await.status,
+        401,
+        "recovered: wrong"
+    );
 }

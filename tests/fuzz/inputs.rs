@@ -4,32 +4,35 @@
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
+use crate::support::fixtures;
+
 /// Lines of a corpus file under `tests/fuzz/corpus/`.
 pub fn corpus(name: &str) -> Vec<String> {
-    let path = format!("{}/tests/fuzz/corpus/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines()
+    fixtures::text(&format!("tests/fuzz/corpus/{name}"))
+        .lines()
         .filter(|l| !l.is_empty())
         .map(str::to_string)
         .collect()
 }
 
-/// Every recorded request body under `tests/fixtures/**.json`, with its file name.
+/// Every recorded request body under `tests/fixtures/*/*.json`, with its file name.
 pub fn fixtures() -> Vec<(String, Value)> {
-    let root = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
-    for dir in std::fs::read_dir(&root).expect("fixtures") {
-        let dir = dir.expect("entry").path();
-        for file in std::fs::read_dir(&dir).expect("fixture dir") {
-            let file = file.expect("entry").path();
+    let clients = std::fs::read_dir(fixtures::path("tests/fixtures")).expect("tests/fixtures");
+    let mut dirs: Vec<_> = clients
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        for file in fixtures::files(&dir.display().to_string()) {
             if file.extension().is_some_and(|e| e == "json") {
-                let text = std::fs::read_to_string(&file).expect("read fixture");
-                let value = serde_json::from_str(&text).expect("fixture is JSON");
-                out.push((file.display().to_string(), value));
+                let name = file.display().to_string();
+                let value = serde_json::from_str(&fixtures::text(&name)).expect("fixture is JSON");
+                out.push((name, value));
             }
         }
     }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
     out
 }
 

@@ -8,10 +8,18 @@
 //! seed corpus (`tests/fuzz/corpus`) mutated structurally (JSON) and byte by byte, plus
 //! arbitrary strings.
 //!
-//! Each target runs for `FUZZ_SECONDS` seconds (default 6; the test threads run them two at a
-//! time on this machine, so the binary takes about 20 s) and prints its number of executions.
-//! `FUZZ_SEED=<u64>` replays a run. A failing input is shrunk (proptest's value trees) and
-//! printed with the seed. The PATCH invariants (`id`/`meta.created` never change, removes are
+//! By default (CI, every `cargo test`) each target runs a short, fixed pass: the first
+//! `FUZZ_CASES` inputs (default 1024) of a fixed seed, the same inputs on every run. On demand, a
+//! long run on a fresh seed:
+//!
+//! ```text
+//! FUZZ_SECONDS=600 cargo test --test fuzz -- --nocapture
+//! ```
+//!
+//! runs each target for that long (`FUZZ_SEED=<u64>` fixes the seed; without it the clock picks
+//! one) and prints its number of executions and seed. A failing input is shrunk (proptest's value
+//! trees) and printed with the seed and count that replay it exactly:
+//! `FUZZ_SEED=<seed> FUZZ_CASES=<n> cargo test --test fuzz`. The PATCH invariants (`id`/`meta.created` never change, removes are
 //! idempotent, a rejected PATCH leaves the resource unchanged) are property tests next to the
 //! code (`src/scim/patch/tests.rs`); here they are checked again, on fixture-shaped inputs.
 
@@ -21,6 +29,9 @@
     clippy::panic,
     reason = "tests fail by panicking"
 )]
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod inputs;
 mod targets;
@@ -33,40 +44,54 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-/// Time each target runs for.
-fn budget() -> Duration {
-    let secs = std::env::var("FUZZ_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(6.0);
-    Duration::from_secs_f64(secs.min(3600.0))
+/// The seed of the default pass: fixed, so CI sees the same inputs on every run.
+const DEFAULT_SEED: u64 = 0x5C1A_2026;
+/// Inputs per target in the default pass.
+const DEFAULT_CASES: u64 = 1024;
+
+/// How long each target runs: a number of inputs, or (on demand) a time budget.
+#[derive(Debug, Clone, Copy)]
+enum Budget {
+    Cases(u64),
+    Time(Duration),
 }
 
-/// The run's seed: `FUZZ_SEED`, or the clock.
-fn seed() -> u64 {
-    std::env::var("FUZZ_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        })
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|s| s.trim().parse().ok())
+}
+
+/// `FUZZ_SECONDS` (a long run) or `FUZZ_CASES` (default [`DEFAULT_CASES`]).
+fn budget() -> Budget {
+    match env::<f64>("FUZZ_SECONDS").filter(|s| s.is_finite() && *s >= 0.0) {
+        Some(secs) => Budget::Time(Duration::from_secs_f64(secs.min(24.0 * 3600.0))),
+        None => Budget::Cases(env("FUZZ_CASES").unwrap_or(DEFAULT_CASES)),
+    }
+}
+
+/// The run's seed: `FUZZ_SEED`; else the clock for a timed run, [`DEFAULT_SEED`] otherwise.
+fn seed(budget: Budget) -> u64 {
+    env("FUZZ_SEED").unwrap_or_else(|| match budget {
+        Budget::Cases(_) => DEFAULT_SEED,
+        Budget::Time(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64),
+    })
 }
 
 /// Most shrinking steps after a failure.
 const SHRINK_STEPS: usize = 4096;
 
 /// Runs `target` on inputs drawn from `strategy` until the budget is spent. A target reports
-/// a broken property with `Err`; a panic counts as a failure too.
+/// a broken property with `Err`; a panic counts as a failure too. The inputs depend only on the
+/// seed, so the first `n` of a seed are the same in a counted and a timed run.
 pub fn fuzz<S, F>(name: &str, strategy: S, mut target: F)
 where
     S: Strategy,
     S::Value: Debug,
     F: FnMut(&S::Value) -> Result<(), String>,
 {
-    let seed = seed();
+    let budget = budget();
+    let seed = seed(budget);
     let mut bytes = [0u8; 32];
     bytes[..8].copy_from_slice(&seed.to_le_bytes());
     let mut runner = TestRunner::new_with_rng(
@@ -74,7 +99,6 @@ where
         TestRng::from_seed(RngAlgorithm::ChaCha, &bytes),
     );
     let started = Instant::now();
-    let deadline = started + budget();
     let mut execs: u64 = 0;
     let mut run = |value: &S::Value| -> Result<(), String> {
         catch_unwind(AssertUnwindSafe(|| target(value))).unwrap_or_else(|p| {
@@ -86,9 +110,16 @@ where
             Err(format!("panicked: {msg}"))
         })
     };
-    // Bounded by time; at least one batch runs even with FUZZ_SECONDS=0.
-    loop {
+    // Bounded by count or by time (a timed run makes at least one batch, even at 0 s).
+    let done = |execs: u64| match budget {
+        Budget::Cases(n) => execs >= n,
+        Budget::Time(t) => execs > 0 && started.elapsed() >= t,
+    };
+    while !done(execs) {
         for _ in 0..32 {
+            if matches!(budget, Budget::Cases(n) if execs >= n) {
+                break;
+            }
             let mut tree = strategy
                 .new_tree(&mut runner)
                 .unwrap_or_else(|e| panic!("{name}: cannot generate: {e:?}"));
@@ -118,12 +149,9 @@ where
                 }
             }
             panic!(
-                "{name}: failed after {execs} executions (replay with FUZZ_SEED={seed}): \
-                 {message}\nminimal input: {input:#?}"
+                "{name}: failed after {execs} executions (replay with FUZZ_SEED={seed} \
+                 FUZZ_CASES={execs}): {message}\nminimal input: {input:#?}"
             );
-        }
-        if Instant::now() >= deadline {
-            break;
         }
     }
     let secs = started.elapsed().as_secs_f64();

@@ -13,6 +13,7 @@ use scim_lambda::scim::input::prepare;
 use scim_lambda::scim::patch::PatchRequest;
 use scim_lambda::scim::path::PatchPath;
 use scim_lambda::scim::schema::ResourceKind;
+use scim_lambda::scim::urn::{ENTERPRISE_USER, ERROR};
 use scim_lambda::service::Service;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{App, AppState, Tokens, app};
@@ -25,13 +26,12 @@ use crate::inputs::{
     any_text, corpus, create_fixtures, filter_text, json_value, mutated_json, patch_body,
     patch_fixtures, patch_path_text,
 };
-
-const E: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+use crate::support::{http, send};
 
 /// A stored user as the service keeps it, with most attribute kinds present.
 fn stored_user() -> Value {
     json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", E],
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE_USER],
         "id": "2819c223-7f76-453a-919d-413861904646",
         "externalId": "0a21f0f2",
         "userName": "alice@contoso.com",
@@ -46,7 +46,7 @@ fn stored_user() -> Value {
         "phoneNumbers": [{"type": "mobile", "value": "+1 555"}],
         "addresses": [{"type": "work", "streetAddress": "1 Main St", "locality": "X"}],
         "roles": [{"value": "admin", "primary": "True"}],
-        E: {"employeeNumber": "701984", "department": "R&D", "manager": {"value": "m-1"}},
+        ENTERPRISE_USER: {"employeeNumber": "701984", "department": "R&D", "manager": {"value": "m-1"}},
         "meta": {"resourceType": "User", "created": "2024-01-01T00:00:00Z",
                  "lastModified": "2024-01-02T00:00:00Z", "version": "W/\"3\""}
     })
@@ -422,35 +422,25 @@ async fn seeded(app: &App) -> (Vec<String>, Vec<String>) {
         let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
                           "userName": format!("seed{i}@contoso.com"), "externalId": format!("e{i}"),
                           "emails": [{"type": "work", "value": format!("seed{i}@contoso.com")}]});
-        let r = send(app, Method::POST, "/scim/v2/Users", Some(body.to_string())).await;
-        users.push(r.1["id"].as_str().unwrap().to_string());
+        let r = send(
+            app,
+            http::request(Method::POST, "/scim/v2/Users", Some(TOKEN), Some(&body)),
+        )
+        .await;
+        users.push(r.expect(201).id());
     }
     for (i, member) in users.iter().take(2).enumerate() {
         let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
                           "displayName": format!("group{i}"), "members": [{"value": member}]});
-        let r = send(app, Method::POST, "/scim/v2/Groups", Some(body.to_string())).await;
-        groups.push(r.1["id"].as_str().unwrap().to_string());
+        let r = send(
+            app,
+            http::request(Method::POST, "/scim/v2/Groups", Some(TOKEN), Some(&body)),
+        )
+        .await;
+        groups.push(r.expect(201).id());
     }
     (users, groups)
 }
-
-async fn send(app: &App, method: Method, uri: &str, body: Option<String>) -> (u16, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .body(body.map_or_else(Body::empty, Body::from))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
-const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// Sends one generated request and checks the answer's shape.
 async fn check_request(

@@ -8,15 +8,14 @@ use axum::body::Body;
 use axum::http::{Method, Request};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use scim_lambda::auth::liveness::MemoryTenantStatus;
 use scim_lambda::auth::signing::SigningKeys;
 use scim_lambda::auth::{StaticToken, TokenDigest};
+use scim_lambda::clock::ManualClock;
 use scim_lambda::http::admin::AdminAuth;
 use scim_lambda::http::app_with;
 use scim_lambda::oauth::access::Lifetime;
-use scim_lambda::oauth::clock::{ManualClock, SystemWallClock, WallClock};
 use scim_lambda::oauth::keys::KeyRing;
 use scim_lambda::oauth_server::settings::{Wiring, wire};
 use scim_lambda::service::Service;
@@ -25,7 +24,6 @@ use scim_lambda::store::oauth::OAuthStore;
 use scim_lambda::{App, AppState, Tokens};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 /// The static SCIM token of the `default` tenant.
 pub const SCIM_TOKEN: &str = "static-scim-token-0123456789";
@@ -34,47 +32,7 @@ pub const ADMIN_TOKEN: &str = "admin-token-0123456789";
 /// Host the test requests name; the issuer is `http://localhost`.
 pub const HOST: &str = "localhost";
 
-/// A response.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: axum::http::HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    #[track_caller]
-    pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status, status, "body: {}", self.body);
-        self
-    }
-
-    /// Asserts an RFC 6749 error.
-    #[track_caller]
-    pub fn oauth_error(self, status: u16, code: &str) -> Self {
-        let r = self.expect(status);
-        assert_eq!(r.body["error"], code, "{}", r.body);
-        assert_eq!(r.header("cache-control"), Some("no-store"));
-        r
-    }
-
-    /// Asserts an admin error.
-    #[track_caller]
-    pub fn admin_error(self, status: u16, code: &str) -> Self {
-        let r = self.expect(status);
-        assert_eq!(r.body["error"], code, "{}", r.body);
-        assert!(
-            r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "{}",
-            r.body
-        );
-        r
-    }
-}
+pub use crate::support::Reply;
 
 /// One instance of the application over a shared OAuth store.
 #[derive(Clone)]
@@ -93,7 +51,7 @@ impl<O: OAuthStore> Deployment<O> {
     pub fn new(store: O) -> Self {
         Deployment {
             store: Arc::new(store),
-            clock: ManualClock::at(SystemWallClock.now()),
+            clock: ManualClock::starting_now(),
             tenants: Arc::new(MemoryTenantStatus::default()),
         }
     }
@@ -128,16 +86,7 @@ impl<O: OAuthStore> Deployment<O> {
 
 impl Instance {
     pub async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.app.clone().oneshot(request).await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Reply {
-            status,
-            headers,
-            body,
-        }
+        crate::support::send(&self.app, request).await
     }
 
     /// A token request with this form body and optional Basic credentials.

@@ -6,11 +6,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod harness;
+
+use std::time::Duration;
 
 use axum::http::Method;
 use harness::{Deployment, Issuer, SCIM_TOKEN};
-use scim_lambda::oauth::clock::{WallClock, rfc3339};
+use scim_lambda::clock::Clock;
+use scim_lambda::oauth::clock::rfc3339;
 use scim_lambda::oauth::keys::{KeyRing, SigningKey};
 use scim_lambda::store::TenantId;
 use scim_lambda::store::dynamo::DynamoStore;
@@ -24,20 +30,10 @@ fn ring(seed: &str) -> KeyRing {
 }
 
 async fn dynamo() -> Option<DynamoOAuthStore> {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: the DynamoDB OAuth tests need scripts/with-emulator.sh"
-            );
-        });
+    if !support::emulator::enabled("DynamoDB OAuth") {
         return None;
     }
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let config = support::emulator::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let table = format!("scim-oauth-{}", uuid::Uuid::new_v4());
     DynamoStore::new(client.clone(), table.clone())
@@ -227,7 +223,7 @@ async fn token_endpoint_errors<O: OAuthStore>(d: Deployment<O>) {
     for (name, form, basic, status, code) in rows {
         let r = app.token(&form, basic).await;
         assert_eq!(
-            (r.status, r.body["error"].as_str()),
+            (r.status.as_u16(), r.body["error"].as_str()),
             (status, Some(code)),
             "{name}: {}",
             r.body
@@ -325,11 +321,11 @@ async fn expired_and_tampered_tokens<O: OAuthStore>(d: Deployment<O>) {
         .await
         .expect(200);
     // One hour plus the allowed skew later, the token is refused.
-    d.clock.advance(3600 + 59);
+    d.clock.advance(Duration::from_secs(3600 + 59));
     app.scim(Method::GET, "/Users", &token, None)
         .await
         .expect(200);
-    d.clock.advance(1);
+    d.clock.advance(Duration::from_secs(1));
     app.scim(Method::GET, "/Users", &token, None)
         .await
         .expect(401);
@@ -411,7 +407,7 @@ async fn secret_expiry_and_rotation<O: OAuthStore>(d: Deployment<O>) {
     let second = added.body["clientSecret"].as_str().unwrap().to_string();
     app.access_token(&id, &first).await;
     app.access_token(&id, &second).await;
-    d.clock.advance(100);
+    d.clock.advance(Duration::from_secs(100));
     let r = app
         .token(&[("grant_type", "client_credentials")], Some((&id, &first)))
         .await
@@ -491,12 +487,12 @@ async fn revocation_within_the_bound<O: OAuthStore>(d: Deployment<O>) {
     .await
     .oauth_error(401, "invalid_client");
     // Within 60 s on every other instance.
-    d.clock.advance(59);
+    d.clock.advance(Duration::from_secs(59));
     elsewhere
         .scim(Method::GET, "/Users", &token, None)
         .await
         .expect(200);
-    d.clock.advance(1);
+    d.clock.advance(Duration::from_secs(1));
     elsewhere
         .scim(Method::GET, "/Users", &token, None)
         .await
@@ -523,12 +519,12 @@ async fn disabled_tenant<O: OAuthStore>(d: Deployment<O>) {
     )
     .await
     .oauth_error(400, "invalid_grant");
-    d.clock.advance(60);
+    d.clock.advance(Duration::from_secs(60));
     app.scim(Method::GET, "/Users", &token, None)
         .await
         .expect(401);
     d.tenants.set_active(&acme, true);
-    d.clock.advance(60);
+    d.clock.advance(Duration::from_secs(60));
     app.scim(Method::GET, "/Users", &token, None)
         .await
         .expect(200);
@@ -652,7 +648,7 @@ async fn admin_routes<O: OAuthStore>(d: Deployment<O>) {
     for (name, method, path, body, bearer, status, code) in rows {
         let r = app.admin_as(method, &path, body, bearer).await;
         assert_eq!(
-            (r.status, r.body["error"].as_str()),
+            (r.status.as_u16(), r.body["error"].as_str()),
             (status, Some(code)),
             "{name}: {}",
             r.body
@@ -740,7 +736,7 @@ async fn federation<O: OAuthStore>(d: Deployment<O>) {
     for (name, assertion) in rows {
         let r = send(assertion).await;
         assert_eq!(
-            (r.status, r.body["error"].as_str()),
+            (r.status.as_u16(), r.body["error"].as_str()),
             (401, Some("invalid_client")),
             "{name}: {}",
             r.body

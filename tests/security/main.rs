@@ -5,19 +5,24 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::http::Request;
+use axum::http::{Method, Request};
 use scim_lambda::auth::StaticToken;
+use scim_lambda::scim::urn;
 use scim_lambda::service::Service;
 use scim_lambda::store::Store;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::{AppState, Tokens, app};
 use secrecy::SecretString;
-use serde_json::json;
-use tower::ServiceExt;
+use serde_json::{Value, json};
+
+use support::request;
 
 const TOKEN: &str = "s3cr3t-token-that-must-never-be-logged";
 
@@ -34,23 +39,9 @@ impl Write for Captured {
     }
 }
 
-fn request(
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> Request<Body> {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(format!("/scim/v2{path}"));
-    if let Some(t) = token {
-        b = b.header("authorization", format!("Bearer {t}"));
-    }
-    if body.is_some() {
-        b = b.header("content-type", "application/scim+json");
-    }
-    b.body(body.map_or_else(Body::empty, |v| Body::from(v.to_string())))
-        .unwrap()
+/// A request to the SCIM base path.
+fn scim(method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Request<Body> {
+    request(method, &format!("/scim/v2{path}"), token, body)
 }
 
 #[tokio::test]
@@ -70,43 +61,36 @@ async fn a_full_run_logs_no_token_no_body_and_no_personal_data() {
         tokens,
         "/scim/v2",
     ));
-    let send = |r| app.clone().oneshot(r);
+    let send = |r| support::send(&app, r);
 
-    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "carol.personal@contoso.com", "name": {"familyName": "Privatename"}, "password": "P@ss-hunter2"});
-    let created = send(request("POST", "/Users", Some(TOKEN), Some(user)))
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    let user = json!({"schemas": [urn::USER], "userName": "carol.personal@contoso.com", "name": {"familyName": "Privatename"}, "password": "P@ss-hunter2"});
+    let created = send(scim(Method::POST, "/Users", Some(TOKEN), Some(&user))).await;
+    assert_eq!(created.status, 201);
     let filter = "/Users?filter=userName%20eq%20%22carol.personal%40contoso.com%22";
     assert_eq!(
-        send(request("GET", filter, Some(TOKEN), None))
+        send(scim(Method::GET, filter, Some(TOKEN), None))
             .await
-            .unwrap()
-            .status(),
+            .status,
         200
     );
     let wrong = format!("{TOKEN}-but-wrong");
     assert_eq!(
-        send(request("GET", "/Users", Some(&wrong), None))
+        send(scim(Method::GET, "/Users", Some(&wrong), None))
             .await
-            .unwrap()
-            .status(),
+            .status,
         401
     );
     let bad_json = Request::post("/scim/v2/Users")
         .header("authorization", format!("Bearer {TOKEN}"))
         .body(Body::from("{\"userName\": \"leaky@contoso.com\""))
         .unwrap();
-    assert_eq!(send(bad_json).await.unwrap().status(), 400);
+    assert_eq!(send(bad_json).await.status, 400);
 
     // A rejected token costs no store call.
     let before = service.store().calls().snapshot();
     for token in [None, Some("nope"), Some(&*"x".repeat(10_000))] {
         assert_eq!(
-            send(request("GET", "/Users", token, None))
-                .await
-                .unwrap()
-                .status(),
+            send(scim(Method::GET, "/Users", token, None)).await.status,
             401
         );
     }

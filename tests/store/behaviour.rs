@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use scim_lambda::scim::filter::Filter;
 use scim_lambda::scim::path::AttrPath;
-use scim_lambda::scim::schema::ResourceKind::{Group, User};
+use scim_lambda::scim::schema::ResourceKind::{self, Group, User};
 use scim_lambda::store::{
     Deleted, Lookup, MemberChange, PageRequest, Query, Sort, Store, StoreError, TenantId,
 };
@@ -556,55 +556,6 @@ pub async fn concurrent_member_adds_all_survive<S: Store>(s: Arc<S>) {
     assert_eq!(s.get(&t, Group, &g.id).await.unwrap().unwrap().version, 11);
 }
 
-pub async fn tenants_are_isolated<S: Store>(s: Arc<S>) {
-    let (a, b) = (
-        TenantId::parse("alpha").unwrap(),
-        TenantId::parse("beta").unwrap(),
-    );
-    let u = user_with("shared", Some("X"), Some("s@example.com"));
-    let g = group("shared");
-    s.create(&a, User, &u.clone(), &[]).await.unwrap();
-    s.create(&a, Group, &g.clone(), std::slice::from_ref(&u.id))
-        .await
-        .unwrap();
-    assert_eq!(s.get(&b, User, &u.id).await.unwrap(), None);
-    for lookup in [
-        Lookup::All,
-        Lookup::Id(u.id.clone()),
-        Lookup::Unique("shared".into()),
-        Lookup::ExternalId("X".into()),
-        Lookup::WorkEmail("s@example.com".into()),
-    ] {
-        let p = s.query(&b, User, &query(lookup.clone())).await.unwrap();
-        assert_eq!(p.total, 0, "{lookup:?}");
-    }
-    let p = s
-        .query(&b, Group, &query(Lookup::HasMember(u.id.clone())))
-        .await
-        .unwrap();
-    assert_eq!(p.total, 0);
-    assert!(s.members(&b, &g.id, 10).await.unwrap().ids.is_empty());
-    assert!(s.groups_of(&b, &u.id, 10).await.unwrap().ids.is_empty());
-    // The same name is free in the other tenant, and deleting there touches nothing here.
-    s.create(&b, User, &user("SHARED"), &[]).await.unwrap();
-    assert_eq!(
-        s.delete(&b, User, &u.id, None).await.unwrap(),
-        Deleted::NotFound
-    );
-    assert!(s.get(&a, User, &u.id).await.unwrap().is_some());
-    let err = s
-        .update(
-            &b,
-            User,
-            &next(&u, "title", json!("x")),
-            1,
-            &MemberChange::default(),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::NotFound), "{err:?}");
-}
-
 fn cursor(lookup: Lookup, after: Option<String>, count: usize) -> Query {
     Query {
         lookup,
@@ -801,83 +752,220 @@ pub async fn cursor_pages_visit_every_resource_once<S: Store>(s: Arc<S>) {
 
 /// The tenant boundary beyond plain lookups: filtered and sorted listings, counts, paging,
 /// uniqueness in both directions, member references and renames never cross it.
-pub async fn tenant_boundary_holds_for_filters_counts_and_members<S: Store>(s: Arc<S>) {
+/// A read made from one tenant, and the ids it returns.
+enum Read {
+    Get(ResourceKind, String),
+    Query(ResourceKind, Box<Query>),
+    Members(String),
+    GroupsOf(String),
+}
+
+fn users(q: Query) -> Read {
+    Read::Query(User, Box::new(q))
+}
+
+fn groups(q: Query) -> Read {
+    Read::Query(Group, Box::new(q))
+}
+
+async fn read<S: Store>(s: &S, t: &TenantId, read: &Read) -> (u64, Vec<String>) {
+    match read {
+        Read::Get(kind, id) => {
+            let found: Vec<String> = s
+                .get(t, *kind, id)
+                .await
+                .unwrap()
+                .map(|r| r.id)
+                .into_iter()
+                .collect();
+            (found.len() as u64, found)
+        }
+        Read::Query(kind, q) => {
+            let p = s.query(t, *kind, q).await.unwrap();
+            (p.total, ids(&p))
+        }
+        Read::Members(group) => {
+            let found = s.members(t, group, 10).await.unwrap().ids;
+            (found.len() as u64, found)
+        }
+        Read::GroupsOf(user) => {
+            let found = s.groups_of(t, user, 10).await.unwrap().ids;
+            (found.len() as u64, found)
+        }
+    }
+}
+
+/// A write's outcome, as the table below names it.
+fn outcome<T>(r: Result<T, StoreError>) -> &'static str {
+    match r {
+        Ok(_) => "ok",
+        Err(StoreError::NotFound) => "not found",
+        Err(StoreError::MissingMember { .. }) => "missing member",
+        Err(StoreError::Uniqueness { .. }) => "uniqueness",
+        Err(other) => panic!("unexpected {other:?}"),
+    }
+}
+
+pub async fn the_tenant_boundary_holds_for_every_read_and_write<S: Store>(s: Arc<S>) {
     let (a, b) = (
-        TenantId::parse("gamma").unwrap(),
-        TenantId::parse("delta").unwrap(),
+        TenantId::parse("alpha").unwrap(),
+        TenantId::parse("beta").unwrap(),
     );
-    // GIVEN two users and a group in tenant a, and one user in tenant b
-    let ua = [user("ann"), user("amos")];
+    // GIVEN two users and a group with a member in tenant a, and one user in tenant b
+    let ua = [
+        user_with("shared", Some("X"), Some("s@example.com")),
+        user("amos"),
+    ];
     for u in &ua {
         s.create(&a, User, &u.clone(), &[]).await.unwrap();
     }
-    let ga = group("team");
-    s.create(&a, Group, &ga.clone(), &[ua[0].id.clone()])
+    let ga = group("shared");
+    s.create(&a, Group, &ga.clone(), std::slice::from_ref(&ua[0].id))
         .await
         .unwrap();
     let ub = user("bob");
     s.create(&b, User, &ub.clone(), &[]).await.unwrap();
+    let own = |t: &TenantId| -> BTreeSet<String> {
+        if *t == a {
+            [&ua[0].id, &ua[1].id, &ga.id]
+                .into_iter()
+                .cloned()
+                .collect()
+        } else {
+            std::iter::once(ub.id.clone()).collect()
+        }
+    };
 
-    // THEN counts, filtered and sorted listings and pages see only their own tenant.
-    let mut q = page(Lookup::All, 1, 0);
-    assert_eq!(s.query(&a, User, &q).await.unwrap().total, 2, "count a");
-    assert_eq!(s.query(&b, User, &q).await.unwrap().total, 1, "count b");
-    assert_eq!(s.query(&b, Group, &q).await.unwrap().total, 0, "groups b");
-    q = page(Lookup::All, 1, 10);
-    q.filter = Some(Filter::parse("userName pr").unwrap());
-    q.sort = Some(Sort {
+    // THEN every read sees only its own tenant: the total, and no id of the other tenant.
+    let mut filtered = page(Lookup::All, 1, 10);
+    filtered.filter = Some(Filter::parse("userName pr").unwrap());
+    filtered.sort = Some(Sort {
         by: AttrPath::new("userName"),
         descending: false,
     });
-    let got = s.query(&b, User, &q).await.unwrap();
-    assert_eq!(
-        (got.total, ids(&got)),
-        (1, vec![ub.id.clone()]),
-        "filtered b"
-    );
-    let page2 = s.query(&a, User, &page(Lookup::All, 2, 1)).await.unwrap();
-    assert_eq!(page2.total, 2);
-    assert!(page2.records.iter().all(|r| r.id != ub.id), "paged a");
-
-    // AND a member reference to another tenant's user is a missing member, on create and update.
-    let gb = group("crew");
-    let err = s
-        .create(&b, Group, &gb.clone(), &[ua[1].id.clone()])
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, StoreError::MissingMember { .. }), "{err:?}");
-    s.create(&b, Group, &gb.clone(), &[]).await.unwrap();
-    let err = s
-        .update(
+    let (u0, g0) = (ua[0].id.clone(), ga.id.clone());
+    let reads: Vec<(&str, &TenantId, Read, u64)> = vec![
+        ("get by id", &b, Read::Get(User, u0.clone()), 0),
+        ("count", &a, users(page(Lookup::All, 1, 0)), 2),
+        ("count", &b, users(page(Lookup::All, 1, 0)), 1),
+        ("groups", &b, groups(page(Lookup::All, 1, 0)), 0),
+        ("listing", &b, users(query(Lookup::All)), 1),
+        ("filtered and sorted", &b, users(filtered), 1),
+        ("second page", &a, users(page(Lookup::All, 2, 1)), 2),
+        ("id lookup", &b, users(query(Lookup::Id(u0.clone()))), 0),
+        (
+            "unique name",
             &b,
-            Group,
-            &next(&gb, "displayName", json!("crew")),
-            1,
-            &add(&[&ua[1].id]),
-        )
-        .await
-        .unwrap_err();
-    assert!(matches!(&err, StoreError::MissingMember { .. }), "{err:?}");
-    assert!(s.members(&b, &gb.id, 10).await.unwrap().ids.is_empty());
+            users(query(Lookup::Unique("shared".into()))),
+            0,
+        ),
+        (
+            "external id",
+            &b,
+            users(query(Lookup::ExternalId("X".into()))),
+            0,
+        ),
+        (
+            "work email",
+            &b,
+            users(query(Lookup::WorkEmail("s@example.com".into()))),
+            0,
+        ),
+        (
+            "has member",
+            &b,
+            groups(query(Lookup::HasMember(u0.clone()))),
+            0,
+        ),
+        ("members", &b, Read::Members(g0.clone()), 0),
+        ("groups of", &b, Read::GroupsOf(u0.clone()), 0),
+        ("members", &a, Read::Members(g0.clone()), 1),
+    ];
+    for (name, t, probe, total) in &reads {
+        let (got, seen) = read(&*s, t, probe).await;
+        assert_eq!(got, *total, "{name} in {t:?}");
+        let own = own(t);
+        assert!(
+            seen.iter().all(|id| own.contains(id)),
+            "{name} in {t:?} sees {seen:?}"
+        );
+    }
 
-    // AND uniqueness is per tenant in both directions, renames included.
-    s.create(&b, Group, &group("TEAM"), &[]).await.unwrap();
-    let renamed = next(&ub, "userName", json!("ANN"));
-    s.update(&b, User, &renamed, 1, &MemberChange::default())
-        .await
-        .unwrap();
-    let err = s.create(&b, User, &user("ann"), &[]).await.unwrap_err();
-    assert!(matches!(err, StoreError::Uniqueness { .. }), "{err:?}");
-    let found = s
-        .query(&a, User, &query(Lookup::Unique("ann".into())))
-        .await
-        .unwrap();
-    assert_eq!(ids(&found), vec![ua[0].id.clone()], "a's ann is still a's");
-
-    // AND deleting in one tenant leaves the other's memberships alone.
+    // AND every write from b to a's resources, or naming them, is refused or misses them; names
+    // are unique per tenant in both directions, renames included.
+    let crew = group("crew");
+    let renamed = next(&ub, "userName", json!("AMOS"));
+    let none = MemberChange::default();
+    let writes: Vec<(&str, &'static str, Result<(), StoreError>)> = vec![
+        (
+            "create naming a's user as member",
+            "missing member",
+            s.create(&b, Group, &crew.clone(), &[ua[1].id.clone()])
+                .await
+                .map(drop),
+        ),
+        (
+            "create empty",
+            "ok",
+            s.create(&b, Group, &crew.clone(), &[]).await.map(drop),
+        ),
+        (
+            "add a's user as member",
+            "missing member",
+            s.update(
+                &b,
+                Group,
+                &next(&crew, "displayName", json!("crew")),
+                1,
+                &add(&[&ua[1].id]),
+            )
+            .await
+            .map(drop),
+        ),
+        (
+            "a's user name",
+            "ok",
+            s.create(&b, User, &user("SHARED"), &[]).await.map(drop),
+        ),
+        (
+            "a's group name",
+            "ok",
+            s.create(&b, Group, &group("SHARED"), &[]).await.map(drop),
+        ),
+        (
+            "rename to a's user name",
+            "ok",
+            s.update(&b, User, &renamed, 1, &none).await.map(drop),
+        ),
+        (
+            "the renamed name",
+            "uniqueness",
+            s.create(&b, User, &user("amos"), &[]).await.map(drop),
+        ),
+        (
+            "update a's user",
+            "not found",
+            s.update(&b, User, &next(&ua[0], "title", json!("x")), 1, &none)
+                .await
+                .map(drop),
+        ),
+    ];
+    for (name, expected, result) in writes {
+        assert_eq!(outcome(result), expected, "{name}");
+    }
+    assert!(s.members(&b, &crew.id, 10).await.unwrap().ids.is_empty());
     assert_eq!(
         s.delete(&b, User, &ua[0].id, None).await.unwrap(),
-        Deleted::NotFound
+        Deleted::NotFound,
+        "delete of a's user"
     );
+
+    // AND a's resources are untouched: its names, its user and its group's members.
+    let found = s
+        .query(&a, User, &query(Lookup::Unique("amos".into())))
+        .await
+        .unwrap();
+    assert_eq!(ids(&found), vec![ua[1].id.clone()], "a's amos is still a's");
+    assert!(s.get(&a, User, &ua[0].id).await.unwrap().is_some());
     assert_eq!(member_set(&*s, &a, &ga.id).await, set(&[ua[0].id.as_str()]));
 }

@@ -1,30 +1,12 @@
 //! Building stores and records for the suites.
 
-use aws_config::BehaviorVersion;
 use scim_lambda::scim::schema::{ResourceKind, fold_case};
 use scim_lambda::store::dynamo::DynamoStore;
 use scim_lambda::store::memory::MemoryStore;
 use scim_lambda::store::{IndexKeys, Record, TenantId};
 use serde_json::{Value, json};
 
-/// Whether the DynamoDB emulator is configured (`scripts/with-emulator.sh` sets both).
-pub fn emulator_configured() -> bool {
-    std::env::var_os("SCIM_TEST_DYNAMODB").is_some()
-        || std::env::var_os("AWS_ENDPOINT_URL").is_some()
-}
-
-/// Says once per test binary that the emulator-bound tests were skipped. Written straight to
-/// stderr, because the test harness captures `eprintln!` of passing tests.
-pub fn skipped(what: &str) {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: the {what} tests need the emulator (scripts/with-emulator.sh sets SCIM_TEST_DYNAMODB)"
-        );
-    });
-}
+use crate::support::emulator;
 
 /// A fresh memory store (always available).
 pub async fn memory_store() -> Option<MemoryStore> {
@@ -39,11 +21,10 @@ pub async fn dynamo_store() -> Option<DynamoStore> {
 
 /// [`dynamo_store`] plus a raw client on the same endpoint, for seeding data in bulk.
 pub async fn dynamo_client() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> {
-    if !emulator_configured() {
-        skipped("DynamoDB");
+    if !emulator::enabled("DynamoDB store") {
         return None;
     }
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let config = emulator::sdk_config().await;
     let client = aws_sdk_dynamodb::Client::new(&config);
     let store = DynamoStore::new(
         client.clone(),

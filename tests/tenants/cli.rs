@@ -50,13 +50,10 @@ impl Cli {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_cli_manages_tenants_and_tokens_on_the_table() {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
-        eprintln!("skipped: the CLI tests need scripts/with-emulator.sh");
+    if !crate::support::emulator::enabled("CLI") {
         return;
     }
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let config = crate::support::emulator::sdk_config().await;
     let table = format!("scim-cli-{}", uuid::Uuid::new_v4());
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&config), table.clone());
     store.create_table_if_missing().await.unwrap();

@@ -3,13 +3,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use scim_lambda::auth::cache::ManualClock;
+use axum::http::Method;
 use scim_lambda::auth::{StaticToken, TokenDigest};
+use scim_lambda::clock::ManualClock;
 use scim_lambda::http::admin::AdminAuth;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::Service;
@@ -20,7 +17,8 @@ use scim_lambda::tenancy::purge::{Progress, purge_tenant};
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+use crate::support::{emulator, http};
 
 /// The admin API's bearer token in these tests.
 pub const ADMIN: &str = "admin-token-for-tests";
@@ -29,55 +27,7 @@ pub const DEFAULT_TOKEN: &str = "default-token-for-tests";
 
 type Fut<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// A response with its body parsed.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Value,
-}
-
-impl Reply {
-    #[track_caller]
-    pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
-        self
-    }
-
-    /// An admin error with this status and code.
-    #[track_caller]
-    pub fn admin_error(self, status: u16, code: &str) -> Self {
-        let r = self.expect(status);
-        assert_eq!(r.body["error"], code, "{}", r.body);
-        assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()));
-        assert!(
-            r.body.get("schemas").is_none(),
-            "never a SCIM error: {}",
-            r.body
-        );
-        assert_eq!(
-            r.headers.get("content-type").and_then(|v| v.to_str().ok()),
-            Some("application/json")
-        );
-        r
-    }
-
-    /// A SCIM error with this status.
-    #[track_caller]
-    pub fn scim_error(self, status: u16) -> Self {
-        let r = self.expect(status);
-        assert_eq!(
-            r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
-            "{}",
-            r.body
-        );
-        r
-    }
-
-    pub fn str(&self, field: &str) -> String {
-        self.body[field].as_str().unwrap_or_default().to_string()
-    }
-}
+pub use crate::support::{Reply, enc, send};
 
 /// Two instances of one deployment (each with its own token cache and request caps) over one
 /// store, and hooks into that store.
@@ -89,13 +39,6 @@ pub struct Deployment {
     calls: Arc<dyn Fn() -> CallCounts + Send + Sync>,
     purge: Arc<dyn Fn(TenantId, usize) -> Fut<Progress> + Send + Sync>,
     leftovers: Arc<dyn Fn(TenantId) -> Fut<usize> + Send + Sync>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap()
 }
 
 impl Deployment {
@@ -112,20 +55,10 @@ impl Deployment {
     }
 
     pub async fn dynamo() -> Option<Self> {
-        if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
-            static ONCE: std::sync::Once = std::sync::Once::new();
-            ONCE.call_once(|| {
-                use std::io::Write;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "skipped: the DynamoDB tenant tests need scripts/with-emulator.sh"
-                );
-            });
+        if !emulator::enabled("DynamoDB tenant") {
             return None;
         }
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let config = emulator::sdk_config().await;
         let client = aws_sdk_dynamodb::Client::new(&config);
         let table = format!("scim-tenants-{}", uuid::Uuid::new_v4());
         let store = scim_lambda::store::dynamo::DynamoStore::new(client.clone(), table.clone());
@@ -144,7 +77,7 @@ impl Deployment {
         service: Arc<Service<S>>,
         leftovers: Arc<dyn Fn(TenantId) -> Fut<usize> + Send + Sync>,
     ) -> Self {
-        let clock = Arc::new(ManualClock::at(now_ms()));
+        let clock = Arc::new(ManualClock::starting_now());
         let instance = || {
             let tokens = Tokens::Static(StaticToken::new(&SecretString::from(DEFAULT_TOKEN)));
             let tenancy = Tenancy::new(clock.clone(), 50).with_background_purge(false);
@@ -185,16 +118,9 @@ impl Deployment {
 
     /// An admin request on instance one.
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(format!("/admin/v1{path}"))
-            .header("host", "scim.example.com")
-            .header("authorization", format!("Bearer {ADMIN}"));
-        if body.is_some() {
-            b = b.header("content-type", "application/json");
-        }
-        let body = body.map_or_else(Body::empty, |v| Body::from(v.to_string()));
-        send(&self.one, b.body(body).unwrap()).await
+        let b = http::builder(method, &format!("/admin/v1{path}"), Some(ADMIN))
+            .header("host", "scim.example.com");
+        send(&self.one, http::with_json(b, body.as_ref())).await
     }
 
     /// A SCIM request with `token` to `path` (from the root: `/scim/v2/...` or
@@ -207,16 +133,8 @@ impl Deployment {
         path: &str,
         body: Option<Value>,
     ) -> Reply {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "scim.example.com")
-            .header("authorization", format!("Bearer {token}"));
-        if body.is_some() {
-            b = b.header("content-type", "application/scim+json");
-        }
-        let body = body.map_or_else(Body::empty, |v| Body::from(v.to_string()));
-        send(app, b.body(body).unwrap()).await
+        let b = http::builder(method, path, Some(token)).header("host", "scim.example.com");
+        send(app, http::with_body(b, body.as_ref())).await
     }
 
     /// Creates a tenant and a token for it: (tenant id, token).
@@ -235,24 +153,6 @@ impl Deployment {
             .await
             .expect(201);
         (id, k.str("token"))
-    }
-}
-
-pub async fn send(app: &App, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-    };
-    Reply {
-        status,
-        headers,
-        body,
     }
 }
 
@@ -345,9 +245,4 @@ pub fn group(name: &str, members: &[String]) -> Value {
         "displayName": name,
         "members": members.iter().map(|m| json!({"value": m})).collect::<Vec<_>>(),
     })
-}
-
-/// URL-encodes a query value.
-pub fn enc(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

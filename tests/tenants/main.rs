@@ -10,6 +10,9 @@
     reason = "tests fail by panicking"
 )]
 
+#[path = "../support/mod.rs"]
+mod support;
+
 mod admin;
 mod cli;
 mod concurrency;

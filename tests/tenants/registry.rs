@@ -118,15 +118,10 @@ macro_rules! registry_suite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
+                    if !crate::support::emulator::enabled("DynamoDB registry") {
                         return;
                     }
-                    let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-                    let store = scim_lambda::store::dynamo::DynamoStore::new(
-                        aws_sdk_dynamodb::Client::new(&config),
-                        format!("scim-registry-{}", uuid::Uuid::new_v4()),
-                    );
-                    store.create_table_if_missing().await.unwrap();
+                    let store = crate::support::emulator::dynamo_store("scim-registry").await;
                     super::$name(Arc::new(store)).await;
                 }
             )*

@@ -9,55 +9,22 @@
     reason = "tests fail by panicking"
 )]
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+#[path = "../support/mod.rs"]
+mod support;
 
-use aws_config::BehaviorVersion;
+use std::sync::Arc;
+use std::time::Duration;
+
 use aws_sdk_secretsmanager::Client;
-use scim_lambda::auth::secrets_manager::{Clock, MISMATCH_INTERVAL, UNKNOWN_TOKEN_REFRESHES};
+use scim_lambda::auth::secrets_manager::{MISMATCH_INTERVAL, UNKNOWN_TOKEN_REFRESHES};
 use scim_lambda::auth::{AuthError, SecretsManagerToken, TokenSource};
-
-/// A clock that only moves when told to.
-struct ManualClock {
-    start: Instant,
-    offset: Mutex<Duration>,
-}
-
-impl ManualClock {
-    fn new() -> Arc<Self> {
-        Arc::new(ManualClock {
-            start: Instant::now(),
-            offset: Mutex::new(Duration::ZERO),
-        })
-    }
-    fn advance(&self, by: Duration) {
-        *self.offset.lock().unwrap() += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        self.start + *self.offset.lock().unwrap()
-    }
-}
+use scim_lambda::clock::ManualClock;
 
 async fn emulator() -> Option<Client> {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none()
-        && std::env::var_os("AWS_ENDPOINT_URL").is_none()
-    {
-        // Written straight to stderr: the harness captures `eprintln!` of passing tests.
-        static ONCE: std::sync::Once = std::sync::Once::new();
-        ONCE.call_once(|| {
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: the Secrets Manager tests need the emulator (scripts/with-emulator.sh)"
-            );
-        });
+    if !support::emulator::enabled("Secrets Manager") {
         return None;
     }
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    Some(Client::new(&config))
+    Some(Client::new(&support::emulator::sdk_config().await))
 }
 
 /// Creates a secret holding `value` and returns its name.
@@ -83,8 +50,8 @@ async fn rotate(client: &Client, name: &str, value: &str) {
         .unwrap();
 }
 
-fn source(client: &Client, name: &str, clock: &Arc<ManualClock>) -> SecretsManagerToken {
-    SecretsManagerToken::new(client.clone(), name).with_clock(clock.clone())
+fn source(client: &Client, name: &str, clock: &ManualClock) -> SecretsManagerToken {
+    SecretsManagerToken::new(client.clone(), name).with_clock(Arc::new(clock.clone()))
 }
 
 fn is_invalid(r: Result<(), AuthError>) -> bool {
@@ -96,7 +63,7 @@ async fn rotation_accepts_current_and_previous_only() {
     let Some(client) = emulator().await else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let name = secret(&client, Some("token-one")).await;
     let tokens = source(&client, &name, &clock);
     tokens.verify("token-one").await.unwrap();
@@ -122,7 +89,7 @@ async fn a_rotated_token_is_never_refused_after_a_bad_probe() {
         return;
     };
     // GIVEN a warm cache and a wrong token seen a moment ago (a probe, a stale client)
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let name = secret(&client, Some("a")).await;
     let tokens = source(&client, &name, &clock);
     tokens.verify("a").await.unwrap();
@@ -140,7 +107,7 @@ async fn unknown_tokens_spend_a_bounded_budget_and_then_get_503_never_401() {
     let Some(client) = emulator().await else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let name = secret(&client, Some("good")).await;
     let tokens = source(&client, &name, &clock);
     tokens.verify("good").await.unwrap();
@@ -173,7 +140,7 @@ async fn a_token_presented_before_it_was_stored_works_once_stored() {
     };
     // An admin pasted the new token into Entra before putting it in the secret: Test
     // Connection got 401. Once it is stored, the next try passes at once.
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let name = secret(&client, Some("old")).await;
     let tokens = source(&client, &name, &clock);
     assert!(is_invalid(tokens.verify("early").await));
@@ -187,7 +154,7 @@ async fn the_ttl_drops_tokens_rotated_out() {
     let Some(client) = emulator().await else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let name = secret(&client, Some("first")).await;
     let tokens = source(&client, &name, &clock).with_ttl(Duration::from_secs(60));
     tokens.verify("first").await.unwrap();
@@ -206,7 +173,7 @@ async fn a_missing_or_valueless_secret_rejects_everything() {
     let Some(client) = emulator().await else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let missing = source(&client, "scim-token-does-not-exist", &clock);
     assert!(is_invalid(missing.verify("anything").await));
     assert!(is_invalid(missing.verify("").await));
@@ -222,7 +189,7 @@ async fn concurrent_first_requests_share_one_refresh() {
     let Some(client) = emulator().await else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let name = secret(&client, Some("shared")).await;
     let tokens = Arc::new(source(&client, &name, &clock));
     let tasks: Vec<_> = (0..20)
@@ -244,7 +211,7 @@ async fn concurrent_first_requests_share_one_refresh() {
 async fn an_unreachable_secrets_manager_is_unavailable_not_invalid() {
     // Nothing listens on port 1: every request fails to connect.
     let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
+        .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:1")
         .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
@@ -262,7 +229,7 @@ async fn debug_output_never_contains_a_token() {
     let Some(client) = emulator().await else {
         return;
     };
-    let clock = ManualClock::new();
+    let clock = ManualClock::at(0);
     let name = secret(&client, Some("very-secret-token")).await;
     let tokens = source(&client, &name, &clock);
     tokens.verify("very-secret-token").await.unwrap();
