@@ -9,7 +9,6 @@ mod support;
 
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use scim_lambda::auth::{AuthError, SecretsManagerToken, StaticToken, TokenSource};
 use scim_lambda::cli::{
     CheckOutcome, DropOutcome, check_endpoint, drop_previous_token, recount_counts, rotate_token,
