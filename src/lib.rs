@@ -36,7 +36,7 @@ pub mod scim;
 pub mod service;
 pub mod store;
 pub mod tenancy;
-pub mod tenant;
+pub(crate) mod tenant;
 
 pub use auth::Tokens;
 pub use http::{App, AppState, app};

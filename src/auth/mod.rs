@@ -9,15 +9,15 @@
 //! verified ones are kept in a [`cache::TokenCache`]. This module stays pure: the store read
 //! happens in `crate::tenancy`.
 
-pub mod access;
+pub(crate) mod access;
 pub mod cache;
 mod digest;
-pub mod issuers;
+pub(crate) mod issuers;
 pub mod liveness;
 mod principal;
 pub mod secrets_manager;
 pub mod signing;
-pub mod tenant_token;
+pub(crate) mod tenant_token;
 
 pub use digest::TokenDigest;
 pub use principal::{Principal, Tokens};

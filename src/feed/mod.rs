@@ -4,15 +4,15 @@
 //! publishes lives with the stores and the Lambda adapters.
 
 pub mod delivery;
-pub mod event;
-pub mod eventbridge;
-pub mod functions;
+pub(crate) mod event;
+pub(crate) mod eventbridge;
+pub(crate) mod functions;
 pub mod lambda;
 pub mod pipeline;
 pub mod queue;
 pub mod streams;
-pub mod webhook;
-pub mod wiring;
+pub(crate) mod webhook;
+pub(crate) mod wiring;
 
 pub use event::{Event, TYPES};
 pub use webhook::{UrlPolicy, WebhookError, WebhookSecret, check_address, check_url, retry_delay};

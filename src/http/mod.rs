@@ -9,7 +9,7 @@ pub mod admin;
 mod admin_error;
 mod auth;
 mod discovery;
-pub mod error;
+pub(crate) mod error;
 mod extract;
 pub mod limits;
 mod log;

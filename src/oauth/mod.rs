@@ -9,9 +9,9 @@
 pub mod access;
 pub mod assertion;
 pub mod clock;
-pub mod error;
+pub(crate) mod error;
 pub mod keys;
-pub mod secret;
+pub(crate) mod secret;
 
 pub use error::OAuthError;
 

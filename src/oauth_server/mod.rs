@@ -2,9 +2,9 @@
 //! token endpoint ([`token`]) and managing clients, secrets and federated credentials for the
 //! admin API and the command line ([`admin`]).
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod settings;
-pub mod token;
+pub(crate) mod token;
 
 use std::sync::Arc;
 

@@ -13,7 +13,7 @@
 mod api;
 mod aws;
 pub mod lambda;
-pub mod local;
+pub(crate) mod local;
 mod settings;
 
 pub use aws::aws_config;

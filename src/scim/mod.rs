@@ -8,12 +8,12 @@
 #[macro_use]
 mod test_fixtures;
 
-pub mod compat;
+pub(crate) mod compat;
 pub mod cursor;
 pub mod discovery;
 pub mod error;
 pub mod filter;
-pub mod fold;
+pub(crate) mod fold;
 pub mod input;
 pub mod list;
 pub mod patch;

@@ -7,8 +7,8 @@
 //! unique name, versions on every update, member references to existing users, and cascading
 //! membership removal on delete. Every call it makes to its backend is counted ([`Calls`]).
 
-pub mod calls;
-pub mod checkpoints;
+pub(crate) mod calls;
+pub(crate) mod checkpoints;
 pub mod dynamo;
 pub mod feed;
 pub mod limits;

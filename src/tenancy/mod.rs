@@ -5,10 +5,10 @@
 //! Token format, digest and cache are pure (`crate::auth`); this module adds the store read.
 
 pub mod admin;
-pub mod limit;
+pub(crate) mod limit;
 pub mod purge;
-pub mod status;
-pub mod views;
+pub(crate) mod status;
+pub(crate) mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

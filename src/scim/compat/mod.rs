@@ -15,8 +15,8 @@
 //! - `http`: request paths and headers (endpoint case, slashes, `Content-Type`). The HTTP
 //!   layer does the I/O and asks these pure functions for each decision.
 
-pub mod attributes;
-pub mod filter;
-pub mod http;
-pub mod input;
-pub mod patch;
+pub(crate) mod attributes;
+pub(crate) mod filter;
+pub(crate) mod http;
+pub(crate) mod input;
+pub(crate) mod patch;
