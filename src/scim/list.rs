@@ -272,8 +272,8 @@ impl SortKey {
         let Some(resolved) = kind.resolve(by) else {
             return SortKey::Absent;
         };
-        let value =
-            container_of(doc, resolved.container).and_then(|c| get_ci(c, resolved.attr().name));
+        let value = container_of(doc, resolved.container)
+            .and_then(|c| get_ci(c, resolved.def.stored_name(&by.name)));
         let leaf_def = resolved.sub.unwrap_or(resolved.attr());
         let leaf = match (value, resolved.sub) {
             (Some(Value::Array(items)), sub) => {

@@ -171,7 +171,7 @@ fn lookup<'v>(
                 let Some(container) = container_of(node, resolved.container) else {
                     return (Vec::new(), None);
                 };
-                let Some(value) = get_ci(container, resolved.attr().name) else {
+                let Some(value) = get_ci(container, resolved.def.stored_name(&path.name)) else {
                     return (Vec::new(), Some(resolved.sub.unwrap_or(resolved.attr())));
                 };
                 match (&path.sub, resolved.sub) {

@@ -159,6 +159,7 @@ fn user() -> Value {
             "employeeNumber": "701984",
             "manager": {"value": "26118915-6090-4610-87e4-49d8ca9f808d"}
         },
+        "urn:ietf:params:scim:schemas:extension:acme:2.0:User": {"costCenter": "Sales-4"},
         "meta": {"resourceType": "User", "created": "2010-01-23T04:56:22Z", "lastModified": "2011-05-13T04:42:34Z", "version": "3"}
     })
 }
@@ -172,6 +173,18 @@ fn eval_table() {
             true,
         ),
         ("username_miss", r#"userName eq "nobody""#, false),
+        // A custom extension has no schema here: its attributes are stored under the client's
+        // own spelling and compared as case-exact strings.
+        (
+            "custom_extension_hit",
+            r#"urn:ietf:params:scim:schemas:extension:acme:2.0:User:costCenter eq "Sales-4""#,
+            true,
+        ),
+        (
+            "custom_extension_miss",
+            r#"urn:ietf:params:scim:schemas:extension:acme:2.0:User:costCenter eq "Sales-5""#,
+            false,
+        ),
         ("sw_folded", r#"userName sw "BJEN""#, true),
         ("ew_folded", r#"userName ew "@EXAMPLE.COM""#, true),
         ("co_folded", r#"userName co "SEN@EX""#, true),
