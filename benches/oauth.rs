@@ -21,9 +21,9 @@ use http_body_util::BodyExt;
 use scim_lambda::auth::liveness::AllTenantsActive;
 use scim_lambda::auth::signing::SigningKeys;
 use scim_lambda::auth::{StaticToken, TokenDigest};
+use scim_lambda::clock::{Clock, SystemClock};
 use scim_lambda::http::app_with;
 use scim_lambda::oauth::access::{AccessClaims, Lifetime};
-use scim_lambda::oauth::clock::{SystemWallClock, WallClock};
 use scim_lambda::oauth::keys::{KeyRing, SigningKey};
 use scim_lambda::oauth_server::settings::{Wiring, wire};
 use scim_lambda::service::Service;
@@ -45,7 +45,7 @@ fn app() -> App {
         keys: Arc::new(SigningKeys::fixed(KeyRing::new(
             SigningKey::from_seed(b"bench").unwrap(),
         ))),
-        clock: Arc::new(SystemWallClock),
+        clock: Arc::new(SystemClock),
         tenants: Arc::new(AllTenantsActive),
         lifetime: Lifetime::default(),
         issuer: None,
@@ -94,7 +94,7 @@ fn probe(bearer: &str) -> Request<Body> {
 
 fn benches(c: &mut Criterion) {
     let ring = KeyRing::new(SigningKey::from_seed(b"bench").unwrap());
-    let now = SystemWallClock.now();
+    let now = SystemClock.now();
     let aud = "http://localhost/scim/v2";
     let claims = AccessClaims::issue(
         "http://localhost",

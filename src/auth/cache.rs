@@ -18,9 +18,7 @@ pub const CACHE_TTL: Duration = Duration::from_secs(60);
 /// Most tokens kept per instance (a few hundred bytes each).
 pub const CACHE_CAPACITY: usize = 10_000;
 
-// The cache runs on the crate's one clock; the names stay importable from here for the modules
-// that build a cache (tenancy, main, benches).
-pub use crate::clock::{Clock, ManualClock, SystemClock};
+use crate::clock::Clock;
 
 /// What a verified token grants: the caller and its tenant's request cap.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +159,7 @@ impl TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::ManualClock;
 
     fn verified(t: &str) -> Verified {
         Verified {

@@ -12,8 +12,9 @@ use serde_json::{Value, json};
 use super::Output;
 use crate::auth::liveness::AllTenantsActive;
 use crate::auth::signing::SigningKeys;
+use crate::clock::SystemClock;
 use crate::oauth::access::Lifetime;
-use crate::oauth::clock::{SystemWallClock, parse_rfc3339};
+use crate::oauth::clock::parse_rfc3339;
 use crate::oauth_server::AuthServer;
 use crate::oauth_server::admin::{
     AdminError, FederatedInput, client_json, federated_json, secret_json,
@@ -291,7 +292,7 @@ where
         store: Arc::new(store),
         // Admin commands never sign: a throwaway key satisfies the wiring.
         keys: Arc::new(SigningKeys::local(None).context("creating a key")?),
-        clock: Arc::new(SystemWallClock),
+        clock: Arc::new(SystemClock),
         // Admin commands issue no access token, so no tenant status is consulted.
         tenants: Arc::new(AllTenantsActive),
         lifetime: Lifetime::default(),

@@ -2,11 +2,6 @@
 //! decided against [`crate::clock::Clock`], in Unix seconds, so tests move time instead of
 //! sleeping.
 
-// Expiry is decided on the crate's one clock (`crate::clock`), in whole seconds (`Clock::now`).
-// The old names stay for the callers outside auth and oauth (main, benches) until they import
-// `crate::clock` themselves.
-pub use crate::clock::{Clock as WallClock, SystemClock as SystemWallClock};
-
 /// Formats Unix seconds as RFC 3339 (`2026-12-01T22:00:00Z`), the admin API's time format.
 pub fn rfc3339(seconds: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(seconds)

@@ -10,15 +10,14 @@ use secrecy::ExposeSecret;
 
 use super::settings::{Mode, Settings, TokenSetting};
 use crate::auth::TokenDigest;
-use crate::auth::cache::SystemClock;
 use crate::auth::signing::SigningKeys;
 use crate::auth::{SecretsManagerToken, StaticToken};
+use crate::clock::{Clock, SystemClock};
 use crate::http::admin::AdminAuth;
 use crate::http::app_with;
 use crate::http::oauth::oauth_router;
 use crate::http::oauth_admin::oauth_admin_router;
 use crate::oauth::access::Lifetime;
-use crate::oauth::clock::{SystemWallClock, WallClock};
 use crate::oauth_server::settings::{Wiring, wire};
 use crate::scim::cursor::CursorKey;
 use crate::service::Service;
@@ -60,7 +59,7 @@ pub(super) async fn signing_keys(
         (Some(id), _) => {
             let config = aws.context("the AWS configuration was not loaded for the signing key")?;
             let client = aws_sdk_secretsmanager::Client::new(config);
-            SigningKeys::from_secrets_manager(client, id, SystemWallClock.now())
+            SigningKeys::from_secrets_manager(client, id, SystemClock.now())
                 .await
                 .context("loading the access-token signing keys")?
         }
@@ -90,7 +89,7 @@ pub(super) fn build<S: Store, O: OAuthStore>(
         let wired = wire(Wiring {
             store: Arc::new(oauth_store),
             keys,
-            clock: Arc::new(SystemWallClock),
+            clock: Arc::new(SystemClock),
             // Disabling or deleting a tenant in the registry refuses its clients and tokens.
             tenants: Arc::new(RegistryTenantStatus::new(Arc::clone(&state.service))),
             lifetime,

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::auth::cache::Clock;
+use crate::clock::Clock;
 use crate::tenant::TenantId;
 
 /// Requests per second a tenant gets when its record sets no cap: above the 25 per second
@@ -89,7 +89,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::auth::cache::ManualClock;
+    use crate::clock::ManualClock;
 
     #[test]
     fn a_tenant_gets_its_burst_then_its_rate_and_others_are_unaffected() {

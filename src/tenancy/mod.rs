@@ -14,8 +14,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::auth::cache::{CACHE_CAPACITY, Cached, Clock, SystemClock, TokenCache, Verified};
+use crate::auth::cache::{CACHE_CAPACITY, Cached, TokenCache, Verified};
 use crate::auth::{AuthError, Principal, Tokens, tenant_token};
+use crate::clock::{Clock, SystemClock};
 use crate::store::registry::{Registry, TenantStatus, Touch};
 use crate::tenant::TenantId;
 use limit::{DEFAULT_REQUESTS_PER_SECOND, Limiter};
