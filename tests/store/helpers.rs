@@ -29,7 +29,8 @@ pub async fn dynamo_client() -> Option<(DynamoStore, aws_sdk_dynamodb::Client)> 
     let store = DynamoStore::new(
         client.clone(),
         format!("scim-test-{}", uuid::Uuid::new_v4()),
-    );
+    )
+    .with_operation_timeout(emulator::OPERATION_TIMEOUT);
     store.create_table_if_missing().await.expect("create table");
     Some((store, client))
 }

@@ -5,6 +5,11 @@
 use std::io::Write;
 use std::sync::Once;
 
+/// The whole-operation timeout the suites give stores on the emulator: it serves one request at
+/// a time (so conditional writes stay atomic), and racing writers on a busy machine can queue
+/// behind each other for longer than production's 5 s. `tests/faults` keeps 5 s on purpose.
+pub const OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Whether the emulator is configured; says once per binary that `what` skipped when not.
 pub fn enabled(what: &str) -> bool {
     if std::env::var_os("SCIM_TEST_DYNAMODB").is_some() {
@@ -34,7 +39,8 @@ pub async fn dynamo_store(prefix: &str) -> scim_lambda::store::dynamo::DynamoSto
     let store = scim_lambda::store::dynamo::DynamoStore::new(
         client,
         format!("{prefix}-{}", uuid::Uuid::new_v4()),
-    );
+    )
+    .with_operation_timeout(OPERATION_TIMEOUT);
     store
         .create_table_if_missing()
         .await

@@ -61,7 +61,8 @@ impl Deployment {
         let config = emulator::sdk_config().await;
         let client = aws_sdk_dynamodb::Client::new(&config);
         let table = format!("scim-tenants-{}", uuid::Uuid::new_v4());
-        let store = scim_lambda::store::dynamo::DynamoStore::new(client.clone(), table.clone());
+        let store = scim_lambda::store::dynamo::DynamoStore::new(client.clone(), table.clone())
+            .with_operation_timeout(emulator::OPERATION_TIMEOUT);
         store.create_table_if_missing().await.unwrap();
         Some(Self::over(
             Arc::new(Service::new(store)),
