@@ -18,6 +18,13 @@
 //! - [`run`]: the wiring: settings resolved once, the Lambda functions (`run::lambda`) and the
 //!   local server (`run::local`).
 //! - [`cli`]: the operator commands (token, tenant, recount, events tail, OAuth clients).
+//! - [`change`]: a committed change as the store that committed it reports it.
+//! - [`feed`]: the change feed: change → RFC 9967 event (pure), numbering, EventBridge,
+//!   signed webhooks with retries, and the stream and delivery functions' adapters.
+//! - [`oauth`], [`oauth_server`]: OAuth 2.0 client credentials and JWT assertions for the
+//!   Entra gallery: the pure token rules and their use cases.
+//! - [`clock`]: the one clock (system and manual) every expiry and retry reads.
+//! - `tenant`: the tenant id every layer passes.
 //!
 //! Dependencies point one way: `http` → `service` → (`scim`, `store`); `auth` stands alone.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
