@@ -379,9 +379,15 @@ mod tests {
     fn only_meta_may_differ_for_documents_to_be_the_same() {
         let stored = json!({"id": "1", "userName": "a", "meta": {"version": "W/\"1\""}});
         let cases = [
-            (json!({"userName": "a", "id": "1", "meta": {"version": "W/\"2\""}}), true),
+            (
+                json!({"userName": "a", "id": "1", "meta": {"version": "W/\"2\""}}),
+                true,
+            ),
             (json!({"id": "1", "userName": "a"}), true),
-            (json!({"id": "1", "userName": "b", "meta": {"version": "W/\"1\""}}), false),
+            (
+                json!({"id": "1", "userName": "b", "meta": {"version": "W/\"1\""}}),
+                false,
+            ),
             (json!({"id": "1", "userName": "a", "title": "x"}), false),
             (json!({"id": "1"}), false),
         ];

@@ -441,8 +441,7 @@ async fn unchanged_puts_and_real_member_deltas<S: Store>(s: Service<S>, mut feed
         user(&s, "cid").await,
     );
     let body = json!({"schemas": [USER], "userName": "ann", "active": true});
-    let g_body =
-        json!({"schemas": [GROUP], "displayName": "Ops", "members": members(&[&a, &b])});
+    let g_body = json!({"schemas": [GROUP], "displayName": "Ops", "members": members(&[&a, &b])});
     let g = s.create(&t, Group, &g_body).await.unwrap();
     assert_eq!(feed.take().await.len(), 4);
 
@@ -464,11 +463,18 @@ async fn unchanged_puts_and_real_member_deltas<S: Store>(s: Service<S>, mut feed
             .replace(&t, kind, &id, &body, None, &Projection::default())
             .await
             .unwrap();
-        assert_eq!((got.version, &got.doc), (stored.version, &stored.doc), "{body}");
+        assert_eq!(
+            (got.version, &got.doc),
+            (stored.version, &stored.doc),
+            "{body}"
+        );
         let after = s.store().get(&t, kind, &id).await.unwrap().unwrap();
         assert_eq!(after.version, stored.version, "{body}: nothing written");
     }
-    assert!(feed.take().await.is_empty(), "an unchanged PUT yields no event");
+    assert!(
+        feed.take().await.is_empty(),
+        "an unchanged PUT yields no event"
+    );
 
     // WHEN one PATCH renames the group, re-adds a member, adds a user, removes a member and
     // removes a non-member THEN its event names only the real addition and removal.
