@@ -12,7 +12,12 @@ Which requests is decided by a pseudo-random sequence seeded with N: the same re
 same order are refused the same way on every run, and unlike "every Nth request" a write that
 always makes N calls cannot be refused on every attempt. `"share": 0` stops it.
 `GET /_throttle?table=NAME` answers `{"requests": R, "throttled": T}`. Only the named table is
-affected, so other tests sharing the emulator are not; the DynamoDB Streams API never is.
+affected, so other tests sharing the emulator are not.
+
+With `"api": "streams"` the rule covers the DynamoDB Streams API instead (`DescribeStream`,
+`GetShardIterator`, `GetRecords` of the table's stream, whose ARNs and iterators name the table):
+the refused share is answered 400 `LimitExceededException`, as the Streams API answers when its
+read rate is exceeded, and the table's own requests go through.
 """
 
 import copy
@@ -103,6 +108,20 @@ _THROTTLED_BODY = json.dumps(
     }
 ).encode()
 
+_STREAMS_LIMIT_BODY = json.dumps(
+    {
+        "__type": "com.amazonaws.dynamodb.v20120810#LimitExceededException",
+        "message": "Rate exceeded for shard.",
+    }
+).encode()
+
+# What a rule covers: the X-Amz-Target prefix of its API, how a request names the table, the
+# refusal's body.
+_APIS = {
+    "dynamodb": ("DynamoDB_20120810.", lambda t: f'"{t}"'.encode(), _THROTTLED_BODY),
+    "streams": ("DynamoDBStreams_20120810.", lambda t: f"table/{t}/".encode(), _STREAMS_LIMIT_BODY),
+}
+
 
 def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
     data = json.dumps(body).encode()
@@ -122,6 +141,7 @@ def _throttling(app: Any) -> Any:
                 share = float(rule.get("share", 0))
                 if share > 0:
                     _THROTTLE[rule["table"]] = {
+                        "api": _APIS[rule.get("api", "dynamodb")],
                         "share": share,
                         "rng": random.Random(int(rule.get("seed", 0))),
                         "requests": 0,
@@ -138,12 +158,13 @@ def _throttling(app: Any) -> Any:
                 {"requests": counts["requests"], "throttled": counts["throttled"]},
             )
         target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if _THROTTLE and target.startswith("DynamoDB_20120810."):
+        if _THROTTLE and target.startswith(tuple(prefix for prefix, _, _ in _APIS.values())):
             size = int(environ.get("CONTENT_LENGTH") or 0)
             body = environ["wsgi.input"].read(size)
             environ["wsgi.input"] = io.BytesIO(body)
             for table, rule in _THROTTLE.items():
-                if f'"{table}"'.encode() not in body:
+                prefix, names, refusal = rule["api"]
+                if not target.startswith(prefix) or names(table) not in body:
                     continue
                 rule["requests"] += 1
                 if rule["rng"].random() < rule["share"]:
@@ -152,10 +173,10 @@ def _throttling(app: Any) -> Any:
                         "400 Bad Request",
                         [
                             ("Content-Type", "application/x-amz-json-1.0"),
-                            ("Content-Length", str(len(_THROTTLED_BODY))),
+                            ("Content-Length", str(len(refusal))),
                         ],
                     )
-                    return [_THROTTLED_BODY]
+                    return [refusal]
                 break
         return app(environ, start_response)
 

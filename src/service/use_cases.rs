@@ -235,17 +235,22 @@ impl<S: Store> Service<S> {
                 }
             }
             let (mut doc, members) = change(&current)?;
-            if doc == current.doc && members.is_empty() {
-                // Nothing changes: no write, no new version (Entra re-sends unchanged values).
+            // `meta` is the server's (a PUT's document carries a new `lastModified` and
+            // version): only the client's attributes say whether the write changes anything.
+            let unchanged = same_content(&doc, &current.doc);
+            if unchanged && members.is_empty() {
+                // Nothing changes: no write, no new version, no event (Entra re-sends
+                // unchanged values, and a PUT of the stored resource is a common retry).
                 return self.resource(tenant, kind, current, projection).await;
             }
-            if doc == current.doc && kind.has_members() {
-                // Only members change: the store bumps the version with the member change,
-                // so concurrent member PATCHes never conflict on the version read here.
+            if unchanged && kind.has_members() {
+                // Only members change: the store bumps the version with the member change (and
+                // records the request, PUT or PATCH), so concurrent member PATCHes never
+                // conflict on the version read here.
                 let expected = if_match.map(|_| current.version);
                 let record = self
                     .store
-                    .update_members(tenant, id, &members, expected, &now())
+                    .update_members_as(tenant, id, &members, expected, &now(), how)
                     .await
                     .map_err(|e| Error::about(e, kind, id))?;
                 return self.resource(tenant, kind, record, projection).await;
@@ -345,9 +350,49 @@ fn with_id_and_meta(
     Value::Object(out)
 }
 
+/// Whether two documents hold the same attributes apart from `meta` (key order aside).
+fn same_content(a: &Value, b: &Value) -> bool {
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    let content = |m: &Map<String, Value>| m.len() - usize::from(m.contains_key("meta"));
+    content(a) == content(b)
+        && a.iter()
+            .filter(|(k, _)| *k != "meta")
+            .all(|(k, v)| b.get(k) == Some(v))
+}
+
 fn set_meta(doc: &mut Value, modified: &str, version: u64) {
     if let Some(meta) = doc.get_mut("meta").and_then(Value::as_object_mut) {
         meta.insert("lastModified".into(), modified.into());
         meta.insert("version".into(), etag(version).into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::same_content;
+
+    #[test]
+    fn only_meta_may_differ_for_documents_to_be_the_same() {
+        let stored = json!({"id": "1", "userName": "a", "meta": {"version": "W/\"1\""}});
+        let cases = [
+            (
+                json!({"userName": "a", "id": "1", "meta": {"version": "W/\"2\""}}),
+                true,
+            ),
+            (json!({"id": "1", "userName": "a"}), true),
+            (
+                json!({"id": "1", "userName": "b", "meta": {"version": "W/\"1\""}}),
+                false,
+            ),
+            (json!({"id": "1", "userName": "a", "title": "x"}), false),
+            (json!({"id": "1"}), false),
+        ];
+        for (doc, same) in cases {
+            assert_eq!(same_content(&doc, &stored), same, "{doc}");
+        }
     }
 }

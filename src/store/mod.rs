@@ -348,9 +348,26 @@ pub trait Store:
     /// read. With `expected_version`, only if that is the stored version. Returns the group as
     /// stored right after the change.
     ///
+    /// `write` names the request (a PUT whose document is unchanged changes only members),
+    /// which the committed change reports.
+    ///
     /// # Errors
     /// `NotFound`, `VersionMismatch`, `MissingMember`, `TooLarge` (more members than one
     /// request may change), `Contention`.
+    fn update_members_as(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        members: &MemberChange,
+        expected_version: Option<u64>,
+        modified: &str,
+        write: UpdateKind,
+    ) -> impl Future<Output = StoreResult<Record>> + Send;
+
+    /// [`Store::update_members_as`] of a PATCH.
+    ///
+    /// # Errors
+    /// As [`Store::update_members_as`].
     fn update_members(
         &self,
         tenant: &TenantId,
@@ -358,7 +375,16 @@ pub trait Store:
         members: &MemberChange,
         expected_version: Option<u64>,
         modified: &str,
-    ) -> impl Future<Output = StoreResult<Record>> + Send;
+    ) -> impl Future<Output = StoreResult<Record>> + Send {
+        self.update_members_as(
+            tenant,
+            group_id,
+            members,
+            expected_version,
+            modified,
+            UpdateKind::Patch,
+        )
+    }
 
     /// Deletes a resource, its memberships and its unique guard; with `expected_version`,
     /// only if that is the stored version.

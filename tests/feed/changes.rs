@@ -3,6 +3,8 @@
 //! replace members, PATCH remove of all members) names every id it removed, at any size one
 //! request may change. The embedded store hands its changes over at commit; DynamoDB's are
 //! read back from the table's stream through the Streams API and decoded, as Lambda would.
+//! A PUT of what is stored commits nothing, and a PATCH that also rewrites the document names
+//! only the members it really added and removed.
 
 use std::collections::BTreeSet;
 
@@ -429,4 +431,88 @@ async fn dynamo_a_small_replace_all_costs_a_snapshot_and_one_transaction() {
     let cost = s.store().calls().snapshot().since(&before);
     // The snapshot (group, member items, group) that names the removed ids, then the write.
     assert_eq!(cost.to_string(), "GetItem=2 Query=1 TransactWriteItems=1");
+}
+
+async fn unchanged_puts_and_real_member_deltas<S: Store>(s: Service<S>, mut feed: Changes) {
+    let t = tenant();
+    let (a, b, c) = (
+        user(&s, "ann").await,
+        user(&s, "bob").await,
+        user(&s, "cid").await,
+    );
+    let body = json!({"schemas": [USER], "userName": "ann", "active": true});
+    let g_body = json!({"schemas": [GROUP], "displayName": "Ops", "members": members(&[&a, &b])});
+    let g = s.create(&t, Group, &g_body).await.unwrap();
+    assert_eq!(feed.take().await.len(), 4);
+
+    // WHEN a user, a group with its exact members and a group without `members` are PUT as
+    // they are stored THEN each answers the stored resource at its version, and nothing is
+    // committed.
+    let unchanged = [
+        (User, a.clone(), body),
+        (Group, g.id.clone(), g_body),
+        (
+            Group,
+            g.id.clone(),
+            json!({"schemas": [GROUP], "displayName": "Ops"}),
+        ),
+    ];
+    for (kind, id, body) in unchanged {
+        let stored = s.store().get(&t, kind, &id).await.unwrap().unwrap();
+        let got = s
+            .replace(&t, kind, &id, &body, None, &Projection::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            (got.version, &got.doc),
+            (stored.version, &stored.doc),
+            "{body}"
+        );
+        let after = s.store().get(&t, kind, &id).await.unwrap().unwrap();
+        assert_eq!(after.version, stored.version, "{body}: nothing written");
+    }
+    assert!(
+        feed.take().await.is_empty(),
+        "an unchanged PUT yields no event"
+    );
+
+    // WHEN one PATCH renames the group, re-adds a member, adds a user, removes a member and
+    // removes a non-member THEN its event names only the real addition and removal.
+    patch(
+        &s,
+        Group,
+        &g.id,
+        json!([
+            {"op": "replace", "path": "displayName", "value": "Ops 2"},
+            {"op": "add", "path": "members", "value": members(&[&a, &c])},
+            {"op": "remove", "path": format!("members[value eq \"{b}\"]")},
+            {"op": "remove", "path": format!("members[value eq \"{}\"]", uuid::Uuid::new_v4())},
+        ]),
+    )
+    .await;
+    let got: Vec<Seen> = feed.take().await.iter().map(seen).collect();
+    assert_eq!(got, [want("group.updated", &[PATCH], &[&c], &[&b])]);
+    let stored: BTreeSet<String> = s
+        .store()
+        .members(&t, &g.id, 10)
+        .await
+        .unwrap()
+        .ids
+        .into_iter()
+        .collect();
+    assert_eq!(stored, [a, c].into_iter().collect());
+}
+
+#[tokio::test]
+async fn memory_unchanged_puts_and_real_member_deltas() {
+    let (s, feed) = memory().await;
+    unchanged_puts_and_real_member_deltas(s, feed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_unchanged_puts_and_real_member_deltas() {
+    let Some((s, feed)) = dynamo().await else {
+        return;
+    };
+    unchanged_puts_and_real_member_deltas(s, feed).await;
 }

@@ -143,7 +143,7 @@ async fn read_request(
 }
 
 /// One request to the emulator's `/_throttle` switch.
-async fn throttle(method: &str, query: &str, body: Option<Value>) -> Value {
+pub(crate) async fn throttle(method: &str, query: &str, body: Option<Value>) -> Value {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap();
     let authority = endpoint.trim_start_matches("http://").to_string();
     let mut socket = tokio::net::TcpStream::connect(&authority).await.unwrap();

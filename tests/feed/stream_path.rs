@@ -1,6 +1,7 @@
 //! The production path on the emulator: SCIM writes through the service into DynamoDB, the
 //! table's stream read through the DynamoDB Streams API, the pipeline appending to the feed in
 //! the same table, and the feed's own inserts coming back through the stream to be pushed.
+//! The reader keeps going, and resumes where it was, through failures of the Streams API.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -236,4 +237,105 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
         [1, 2, 3, 4, 5]
     );
     assert_eq!(pushed[1].1, "user.deactivated");
+}
+
+/// The number of users the resume test writes.
+const RESUMED_WRITES: usize = 12;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reader_backs_off_and_resumes_where_it_was_when_the_streams_api_fails() {
+    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
+        return;
+    }
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let table = format!("scim-resume-{}", uuid::Uuid::new_v4());
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table.clone(),
+    ));
+    store.create_table_if_missing().await.unwrap();
+    let stream_arn = aws_sdk_dynamodb::Client::new(&config)
+        .describe_table()
+        .table_name(&table)
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .unwrap()
+        .to_string();
+    // GIVEN the emulator refusing a seeded third of the table's Streams API calls, and a
+    // reader whose client does not retry, so the reader meets every refusal itself.
+    crate::faults::throttle(
+        "POST",
+        "",
+        Some(json!({"table": table, "share": 0.35, "seed": 11, "api": "streams"})),
+    )
+    .await;
+    let push = Arc::new(Recorded::default());
+    let pipeline = Arc::new(Pipeline::new(Arc::clone(&store), Arc::clone(&push), 86_400));
+    let streams = aws_sdk_dynamodbstreams::Client::from_conf(
+        aws_sdk_dynamodbstreams::config::Builder::from(&config)
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    let follower = {
+        let pipeline = Arc::clone(&pipeline);
+        tokio::spawn(async move { follow(streams, stream_arn, &*pipeline).await })
+    };
+
+    // WHEN users are created, a few at a time, while the reader runs.
+    let tenant = TenantId::parse("t_resume").unwrap();
+    let service = Service::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        table.clone(),
+    ));
+    for i in 0..RESUMED_WRITES {
+        service
+            .create(
+                &tenant,
+                ResourceKind::User,
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("u{i}")}),
+            )
+            .await
+            .unwrap();
+        if i % 4 == 3 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+
+    // THEN (bounded wait) every change reaches the feed and the pusher exactly once, in order:
+    // the reader kept going through the refusals and resumed after the last record it took.
+    for _ in 0..300 {
+        if push.0.lock().unwrap().len() >= RESUMED_WRITES || follower.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A moment more, for any duplicate a re-read from the start would push.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let counts = crate::faults::throttle("GET", &format!("?table={table}"), None).await;
+    crate::faults::throttle("POST", "", Some(json!({"table": table, "share": 0}))).await;
+    assert!(
+        !follower.is_finished(),
+        "the stream reader stopped: {:?}",
+        follower.await
+    );
+    follower.abort();
+    assert!(
+        counts["throttled"].as_u64().unwrap() > 0,
+        "the Streams API refused nothing: {counts}"
+    );
+    let pushed: Vec<u64> = push.0.lock().unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(
+        pushed,
+        (1..=RESUMED_WRITES as u64).collect::<Vec<_>>(),
+        "with {counts}"
+    );
+    let now = scim_lambda::feed::queue::now_ms() / 1000;
+    let page = store.events(&tenant, 0, 100, now).await.unwrap();
+    assert_eq!(page.events.len(), RESUMED_WRITES);
+    eprintln!("Streams API calls refused: {counts}");
 }

@@ -20,6 +20,7 @@ use super::items::{Item, ItemExt, member_item, member_key, resource_key};
 use super::pending::{Delta, GroupState, bump, group_write_cond};
 use super::query::KeyQuery;
 use super::{DynamoStore, MAX_TRANSACTION_ACTIONS, TxError, backoff, build_error, keys, translate};
+use crate::change::ChangeKind;
 use crate::scim::discovery::MAX_MEMBERS_PER_REQUEST;
 use crate::scim::schema::ResourceKind;
 use crate::store::limits;
@@ -142,6 +143,36 @@ impl DynamoStore {
         Err(StoreError::Contention)
     }
 
+    /// `delta` without the ids it adds that are already members and those it removes that
+    /// are not (one consistent `BatchGetItem` of the named member items per 100 ids), so the
+    /// change a write records lists only real additions and removals. A `clear` comes back as
+    /// it is: [`DynamoStore::resolve`] makes it explicit from a snapshot.
+    pub(super) async fn real_delta(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        delta: Delta,
+    ) -> StoreResult<Delta> {
+        if delta.clear || (delta.add.is_empty() && delta.remove.is_empty()) {
+            return Ok(delta);
+        }
+        let named: Vec<String> = delta.add.iter().chain(&delta.remove).cloned().collect();
+        let present = self.present_members(tenant, group_id, &named).await?;
+        Ok(Delta {
+            add: delta
+                .add
+                .into_iter()
+                .filter(|id| !present.contains(id))
+                .collect(),
+            remove: delta
+                .remove
+                .into_iter()
+                .filter(|id| present.contains(id))
+                .collect(),
+            ..delta
+        })
+    }
+
     /// See [`crate::store::Store::update_members`].
     pub(super) async fn change_members(
         &self,
@@ -150,40 +181,18 @@ impl DynamoStore {
         change: &MemberChange,
         expected: Option<u64>,
         modified: &str,
+        write: ChangeKind,
     ) -> StoreResult<Record> {
         limits::check_members(change.add.len(), change)?;
         // Adding a current member or removing a non-member changes nothing: such a request
         // writes nothing and keeps the version (and so yields no change in the feed).
-        let effective;
-        let change = if change.clear {
-            change
-        } else {
-            let named: Vec<String> = change.add.iter().chain(&change.remove).cloned().collect();
-            let present = self.present_members(tenant, group_id, &named).await?;
-            effective = MemberChange {
-                clear: false,
-                add: change
-                    .add
-                    .iter()
-                    .filter(|id| !present.contains(*id))
-                    .cloned()
-                    .collect(),
-                remove: change
-                    .remove
-                    .iter()
-                    .filter(|id| present.contains(*id))
-                    .cloned()
-                    .collect(),
-            };
-            &effective
-        };
-        if change.is_empty() {
+        let requested = self.real_delta(tenant, group_id, Delta::of(change)).await?;
+        if requested.is_empty() {
             return self
                 .get_record(tenant, ResourceKind::Group, group_id)
                 .await?
                 .ok_or(StoreError::NotFound);
         }
-        let requested = Delta::of(change);
         for _ in 0..MEMBER_ROUNDS {
             let (read_version, delta) = self.resolve(tenant, group_id, &requested).await?;
             if let (Some(want), Some(read)) = (expected, read_version) {
@@ -201,13 +210,21 @@ impl DynamoStore {
             let cond = group_write_cond(expected.or(read_version));
             let result = match self.plan_small(tenant, group_id, &delta, 1)? {
                 Some(members) => {
-                    let bump = bump(&self.table, tenant, group_id, &delta, modified, cond, false)?;
+                    let bump = bump(
+                        &self.table,
+                        tenant,
+                        group_id,
+                        &delta,
+                        (modified, write),
+                        cond,
+                        false,
+                    )?;
                     self.commit_small(bump, members).await
                 }
                 None => {
                     self.check_users_exist(tenant, &delta.add).await?;
                     match self
-                        .bump_pending(tenant, group_id, &delta, modified, cond)
+                        .bump_pending(tenant, group_id, &delta, (modified, write), cond)
                         .await?
                     {
                         Some(record) => {

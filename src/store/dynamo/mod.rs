@@ -311,16 +311,24 @@ impl Store for DynamoStore {
         .await
     }
 
-    async fn update_members(
+    async fn update_members_as(
         &self,
         tenant: &TenantId,
         group_id: &str,
         members: &MemberChange,
         expected_version: Option<u64>,
         modified: &str,
+        write: UpdateKind,
     ) -> StoreResult<Record> {
-        self.change_members(tenant, group_id, members, expected_version, modified)
-            .await
+        self.change_members(
+            tenant,
+            group_id,
+            members,
+            expected_version,
+            modified,
+            write.into(),
+        )
+        .await
     }
 
     async fn delete(

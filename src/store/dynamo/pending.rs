@@ -126,10 +126,10 @@ impl DynamoStore {
         tenant: &TenantId,
         group_id: &str,
         delta: &Delta,
-        modified: &str,
+        stamp: (&str, ChangeKind),
         cond: Cond,
     ) -> StoreResult<Option<Record>> {
-        let (expr, cond) = bump_expression(delta, modified, cond, true);
+        let (expr, cond) = bump_expression(delta, stamp, cond, true);
         self.calls.record(Call::UpdateItem);
         let result = self
             .client
@@ -348,11 +348,11 @@ pub(super) fn group_write_cond(expected: Option<u64>) -> Cond {
     }
 }
 
-/// The update expression of a member-only change: version plus one, `modified`, the delta,
-/// and (large changes) `pending`.
+/// The update expression of a member-only change: version plus one, `modified`, the delta
+/// recorded as a change of kind `write` (the request's), and (large changes) `pending`.
 pub(super) fn bump_expression(
     delta: &Delta,
-    modified: &str,
+    (modified, write): (&str, ChangeKind),
     cond: Cond,
     pending: bool,
 ) -> (String, Cond) {
@@ -363,7 +363,7 @@ pub(super) fn bump_expression(
         .name("#change", keys::CHANGE)
         .value(":one", AttributeValue::N("1".into()))
         .value(":modified", AttributeValue::S(modified.to_string()))
-        .value(":change", delta.value(ChangeKind::Patched));
+        .value(":change", delta.value(write));
     if pending {
         expr.push_str(", #pending = :req");
         cond = cond.value(":req", AttributeValue::S(delta.req.clone()));
@@ -377,11 +377,11 @@ pub(super) fn bump(
     tenant: &TenantId,
     group_id: &str,
     delta: &Delta,
-    modified: &str,
+    stamp: (&str, ChangeKind),
     cond: Cond,
     pending: bool,
 ) -> StoreResult<TransactWriteItem> {
-    let (expr, cond) = bump_expression(delta, modified, cond, pending);
+    let (expr, cond) = bump_expression(delta, stamp, cond, pending);
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(resource_key(tenant, ResourceKind::Group, group_id)))

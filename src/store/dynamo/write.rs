@@ -218,7 +218,7 @@ impl DynamoStore {
         members: &MemberChange,
         write: ChangeKind,
     ) -> StoreResult<()> {
-        let requested = (kind.has_members() && !members.is_empty()).then(|| Delta::of(members));
+        let changes_members = kind.has_members() && !members.is_empty();
         // `Some(keys)` once a read has shown the stored index keys.
         let mut stored_keys: Option<IndexKeys> = None;
         let wid = uuid::Uuid::new_v4().to_string();
@@ -238,9 +238,16 @@ impl DynamoStore {
             // adds and removes, for the stream to report.
             let mut large = None;
             let mut change = pending::write_only(write);
-            if let Some(requested) = &requested {
+            if changes_members {
+                // Only real additions and removals are recorded: the version condition of the
+                // write makes the membership read here the one it commits against (a member
+                // change in between moves the version). Read again each round, since a round
+                // fails on a pending change whose finishing moves members.
+                let requested = self
+                    .real_delta(tenant, &record.id, Delta::of(members))
+                    .await?;
                 // A replace-all becomes the ids it adds and removes, read at `expected`.
-                let (read, delta) = self.resolve(tenant, &record.id, requested).await?;
+                let (read, delta) = self.resolve(tenant, &record.id, &requested).await?;
                 if let Some(current) = read.filter(|v| *v != expected) {
                     return Err(StoreError::VersionMismatch { current });
                 }

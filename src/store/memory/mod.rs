@@ -217,13 +217,14 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn update_members(
+    async fn update_members_as(
         &self,
         tenant: &TenantId,
         group_id: &str,
         members: &MemberChange,
         expected_version: Option<u64>,
         modified: &str,
+        write: UpdateKind,
     ) -> StoreResult<Record> {
         limits::check_members(members.add.len(), members)?;
         self.count(Call::TransactWriteItems);
@@ -285,7 +286,7 @@ impl Store for MemoryStore {
                     tenant,
                     ResourceKind::Group,
                     group_id,
-                    ChangeKind::Patched,
+                    write.into(),
                     Some((&before, current.version)),
                     Some((&before, version)),
                     added,
