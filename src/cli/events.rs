@@ -1,6 +1,7 @@
 //! `scim-lambda events tail`: follows a tenant's change feed from the store, printing each
 //! event as one JSON line, for an operator checking what an application receives.
 
+use crate::clock::{Clock, SystemClock};
 use std::io::Write;
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub async fn tail_events<F: FeedStore>(
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<u64> {
     loop {
-        let now = crate::feed::queue::now_ms() / 1000;
+        let now = SystemClock.now_ms() / 1000;
         let page = feed.events(tenant, after, 1000, now).await?;
         for event in &page.events {
             writeln!(out, "{}", event.doc)?;

@@ -2,6 +2,7 @@
 //! table's stream in, the feed and the pushes out) and the delivery function (webhook
 //! deliveries off the SQS queue). Both answer with partial batch responses.
 
+use crate::clock::{Clock, SystemClock};
 use std::sync::Arc;
 
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::delivery::{Delivery, Transport};
 use super::pipeline::{Pipeline, Push};
-use super::queue::{DeliveryQueue, handle_due, now_ms};
+use super::queue::{DeliveryQueue, handle_due};
 use crate::store::feed::FeedStore;
 use crate::store::webhooks::WebhookStore;
 
@@ -27,7 +28,7 @@ pub async fn run_stream<F: FeedStore, P: Push>(
         let pipeline = Arc::clone(&pipeline);
         async move {
             Ok::<Value, FunctionError>(
-                super::lambda::handle(&pipeline, &event.payload, now_ms() / 1000).await,
+                super::lambda::handle(&pipeline, &event.payload, SystemClock.now_ms() / 1000).await,
             )
         }
     }))
@@ -102,7 +103,14 @@ pub async fn run_deliveries<T: Transport, W: WebhookStore, Q: DeliveryQueue>(
         );
         async move {
             Ok::<Value, FunctionError>(
-                handle_deliveries(&*transport, &*webhooks, &*queue, &event.payload, now_ms()).await,
+                handle_deliveries(
+                    &*transport,
+                    &*webhooks,
+                    &*queue,
+                    &event.payload,
+                    SystemClock.now_ms(),
+                )
+                .await,
             )
         }
     }))

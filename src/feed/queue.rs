@@ -2,6 +2,7 @@
 //! consumes it), an in-process timer queue locally. Both run [`handle_due`] on what comes
 //! due, so the retry and dead-letter logic is the same code everywhere.
 
+use crate::clock::{Clock, SystemClock};
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -96,7 +97,7 @@ impl<W: WebhookStore, Q: DeliveryQueue> Push for WebhookPush<W, Q> {
             return Ok(());
         }
         let endpoints = self.webhooks.endpoints().await?;
-        let now = now_ms();
+        let now = SystemClock.now_ms();
         let deliveries: Vec<Delivery> = events
             .iter()
             .flat_map(|e| {
@@ -111,13 +112,6 @@ impl<W: WebhookStore, Q: DeliveryQueue> Push for WebhookPush<W, Q> {
         }
         self.queue.send(deliveries, now).await
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The SQS queue of the delivery function, and its dead-letter queue.
@@ -249,7 +243,7 @@ impl LocalQueue {
         webhooks: Arc<W>,
     ) {
         loop {
-            let now = now_ms();
+            let now = SystemClock.now_ms();
             let (due, next) = self.take_due(now);
             if !due.is_empty() {
                 if let Err(e) = handle_due(&transport, &*webhooks, &*self, due.clone(), now).await {

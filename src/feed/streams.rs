@@ -3,6 +3,7 @@
 //! does in a deployment, done in-process, so the records reach the same pipeline in the same
 //! shape.
 
+use crate::clock::{Clock, SystemClock};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -147,10 +148,7 @@ async fn read<F: FeedStore, P: Push>(
         shard.advance(None, output.next_shard_iterator);
         return Ok(Read::Nothing);
     }
-    match pipeline
-        .process(&batch, super::queue::now_ms() / 1000)
-        .await
-    {
+    match pipeline.process(&batch, SystemClock.now_ms() / 1000).await {
         None => {
             let last = batch.last().map(|(seq, _)| seq.clone());
             shard.advance(last, output.next_shard_iterator);

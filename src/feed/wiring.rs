@@ -1,6 +1,7 @@
 //! Assembling the feed from the configuration: the Lambda stream and delivery functions, and
 //! the in-process equivalents a local server runs beside the API.
 
+use crate::clock::{Clock, SystemClock};
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
@@ -117,7 +118,7 @@ pub fn spawn_memory(
             // stream batch would be.
             let mut from = 0;
             while let Some(failed) = pipeline
-                .process(&records[from..], super::queue::now_ms() / 1000)
+                .process(&records[from..], SystemClock.now_ms() / 1000)
                 .await
             {
                 from = records

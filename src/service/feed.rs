@@ -1,6 +1,7 @@
 //! The change feed's use cases behind the admin API: pulling a tenant's events and managing
 //! webhook endpoints.
 
+use crate::clock::{Clock, SystemClock};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -28,7 +29,7 @@ impl<S: Store> Service<S> {
     /// # Errors
     /// Store failures.
     pub async fn events(&self, tenant: &TenantId, after: u64, limit: usize) -> Result<FeedPage> {
-        let now = crate::feed::queue::now_ms() / 1000;
+        let now = SystemClock.now_ms() / 1000;
         Ok(self
             .store
             .events(tenant, after, limit.clamp(1, MAX_PAGE), now)

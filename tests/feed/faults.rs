@@ -9,6 +9,7 @@
 //! committed change once, in per-resource version order, and that each endpoint received every
 //! event, exactly the feed's events after dedupe by `webhook-id`, each signed.
 
+use scim_lambda::clock::{Clock, SystemClock};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +20,7 @@ use scim_lambda::feed::WebhookSecret;
 use scim_lambda::feed::delivery::{Delivery, Https};
 use scim_lambda::feed::lambda::handle;
 use scim_lambda::feed::pipeline::Pipeline;
-use scim_lambda::feed::queue::{DeliveryQueue, LocalQueue, WebhookPush, handle_due, now_ms};
+use scim_lambda::feed::queue::{DeliveryQueue, LocalQueue, WebhookPush, handle_due};
 use scim_lambda::feed::streams::lambda_record;
 use scim_lambda::scim::projection::Projection;
 use scim_lambda::scim::schema::ResourceKind::{self, Group, User};
@@ -339,7 +340,12 @@ async fn run() {
             pending.extend(page.records().iter().map(lambda_record));
         }
         let batch: Vec<Value> = pending.iter().take(BATCH).cloned().collect();
-        let reply = handle(&pipeline, &json!({ "Records": batch }), now_ms() / 1000).await;
+        let reply = handle(
+            &pipeline,
+            &json!({ "Records": batch }),
+            SystemClock.now_ms() / 1000,
+        )
+        .await;
         batches += 1;
         match reply["batchItemFailures"][0]["itemIdentifier"].as_str() {
             None => {
@@ -361,7 +367,7 @@ async fn run() {
     // 3. Deliveries on a manual clock until the queue is empty; a round whose registry read is
     // throttled comes back a second later, as an SQS message whose batch failed would.
     let transport = Https::new(UrlPolicy::Local).unwrap();
-    let mut now = now_ms();
+    let mut now = SystemClock.now_ms();
     let (mut rounds, mut deferred) = (0, 0);
     for _ in 0..5_000 {
         let (due, next) = queue.take_due(now);
@@ -398,7 +404,10 @@ async fn run() {
 
     // The feed: every committed change once, seq gap-free, each resource's versions in order
     // and ending at the version the store holds.
-    let page = store.events(&t, 0, 1000, now_ms() / 1000).await.unwrap();
+    let page = store
+        .events(&t, 0, 1000, SystemClock.now_ms() / 1000)
+        .await
+        .unwrap();
     let docs: Vec<Value> = page
         .events
         .iter()

@@ -3,6 +3,7 @@
 //! the same table, and the feed's own inserts coming back through the stream to be pushed.
 //! The reader keeps going, and resumes where it was, through failures of the Streams API.
 
+use scim_lambda::clock::{Clock, SystemClock};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -156,7 +157,7 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
     // Bounded wait for the feed and the pusher to catch up.
     let mut types = Vec::new();
     for _ in 0..100 {
-        let now = scim_lambda::feed::queue::now_ms() / 1000;
+        let now = SystemClock.now_ms() / 1000;
         let page = store.events(&tenant, 0, 100, now).await.unwrap();
         types = page
             .events
@@ -174,7 +175,7 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     if std::env::var_os("FEED_DEBUG").is_some() {
-        let now = scim_lambda::feed::queue::now_ms() / 1000;
+        let now = SystemClock.now_ms() / 1000;
         for e in store.events(&tenant, 0, 100, now).await.unwrap().events {
             eprintln!("{}", e.doc);
         }
@@ -194,7 +195,7 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
         ]
     );
     let page = store
-        .events(&tenant, 3, 1, scim_lambda::feed::queue::now_ms() / 1000)
+        .events(&tenant, 3, 1, SystemClock.now_ms() / 1000)
         .await
         .unwrap();
     let added: Value = serde_json::from_str(&page.events[0].doc).unwrap();
@@ -334,7 +335,7 @@ async fn the_reader_backs_off_and_resumes_where_it_was_when_the_streams_api_fail
         (1..=RESUMED_WRITES as u64).collect::<Vec<_>>(),
         "with {counts}"
     );
-    let now = scim_lambda::feed::queue::now_ms() / 1000;
+    let now = SystemClock.now_ms() / 1000;
     let page = store.events(&tenant, 0, 100, now).await.unwrap();
     assert_eq!(page.events.len(), RESUMED_WRITES);
     eprintln!("Streams API calls refused: {counts}");

@@ -2,6 +2,7 @@
 //! retries on the schedule (on a manual clock), dead letters, the address policy, and the SQS
 //! queue on the emulator.
 
+use scim_lambda::clock::{Clock, SystemClock};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
@@ -90,7 +91,7 @@ async fn a_signed_delivery_is_retried_on_the_schedule_until_it_lands() {
     push.push(&[event(1, "user.deactivated")]).await.unwrap();
     let transport = Https::new(UrlPolicy::Local).unwrap();
     // A manual clock: each due delivery is attempted when the clock reaches it.
-    let mut now = scim_lambda::feed::queue::now_ms();
+    let mut now = SystemClock.now_ms();
     let mut attempts = 0;
     loop {
         let (due, next) = queue.take_due(now);

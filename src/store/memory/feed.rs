@@ -3,6 +3,7 @@
 //! webhook registry it keeps. A local server runs the feed pipeline on that stream, the same
 //! code the Lambda stream function runs on the table's DynamoDB Stream.
 
+use crate::clock::{Clock, SystemClock};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
@@ -150,7 +151,7 @@ pub(super) fn change_of(
             .get("externalId")
             .and_then(Value::as_str)
             .map(str::to_string),
-        committed_ms: crate::feed::queue::now_ms(),
+        committed_ms: SystemClock.now_ms(),
     }
 }
 
