@@ -22,7 +22,7 @@ use super::query::KeyQuery;
 use super::{DynamoStore, MAX_TRANSACTION_ACTIONS, TxError, backoff, build_error, keys, translate};
 use crate::change::ChangeKind;
 use crate::scim::discovery::MAX_MEMBERS_PER_REQUEST;
-use crate::scim::schema::ResourceKind;
+use crate::scim::schema::{Relation, ResourceKind};
 use crate::store::limits;
 use crate::store::{
     Broken, Call, MemberChange, Members, Record, StoreError, StoreResult, TenantId,
@@ -361,9 +361,9 @@ impl DynamoStore {
         kind: ResourceKind,
         id: &str,
     ) -> StoreResult<()> {
-        let query = match kind {
-            ResourceKind::User => KeyQuery::groups_of(tenant, id, usize::MAX),
-            ResourceKind::Group => KeyQuery::members(tenant, id, usize::MAX),
+        let query = match kind.relation() {
+            Relation::MemberOf => KeyQuery::groups_of(tenant, id, usize::MAX),
+            Relation::Members => KeyQuery::members(tenant, id, usize::MAX),
         };
         let (items, _) = self.query_items(query).await?;
         let mut keys_to_delete = Vec::with_capacity(items.len());

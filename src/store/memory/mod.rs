@@ -232,7 +232,7 @@ impl Store for MemoryStore {
             let tenants = self.read();
             tenants
                 .get(tenant)
-                .and_then(|t| t.groups.records.get(group_id))
+                .and_then(|t| t.holders().records.get(group_id))
                 .map(Arc::clone)
                 .ok_or(StoreError::NotFound)?
         };
@@ -258,7 +258,7 @@ impl Store for MemoryStore {
             let mut tenants = self.write();
             let t = tenants.entry(tenant.clone()).or_default();
             let now = t
-                .groups
+                .holders_mut()
                 .records
                 .get(group_id)
                 .map(Arc::clone)
@@ -277,8 +277,9 @@ impl Store for MemoryStore {
                 // stays, and the feed sees no change.
                 return current.record(group_id);
             }
-            let id = t.groups.shared_id(group_id);
-            t.groups.records.insert(Arc::clone(&id), Arc::new(stored));
+            let groups = t.holders_mut();
+            let id = groups.shared_id(group_id);
+            groups.records.insert(Arc::clone(&id), Arc::new(stored));
             let (added, removed) = t.apply_members(&id, members, add);
             if self.feed_attached() {
                 let before = current.doc()?;

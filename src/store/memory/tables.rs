@@ -9,12 +9,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Id;
-use crate::scim::schema::ResourceKind;
+use crate::scim::schema::{Relation, ResourceKind};
 use crate::store::{IndexKeys, Lookup, MemberChange, Record, StoreError, StoreResult};
 #[derive(Debug, Default)]
 pub(super) struct Tenant {
-    pub(super) users: Table,
-    pub(super) groups: Table,
+    /// One table per resource type, indexed by [`ResourceKind`].
+    tables: [Table; ResourceKind::ALL.len()],
     /// group id → member user ids.
     pub(super) members: BTreeMap<Id, BTreeSet<Id>>,
     /// user id → group ids (the reverse index).
@@ -142,26 +142,34 @@ impl Stored {
 
 impl Tenant {
     pub(super) fn table(&self, kind: ResourceKind) -> &Table {
-        match kind {
-            ResourceKind::User => &self.users,
-            ResourceKind::Group => &self.groups,
-        }
+        &self.tables[kind as usize]
     }
     pub(super) fn table_mut(&mut self, kind: ResourceKind) -> &mut Table {
-        match kind {
-            ResourceKind::User => &mut self.users,
-            ResourceKind::Group => &mut self.groups,
-        }
+        &mut self.tables[kind as usize]
+    }
+    /// The table of the resources that hold member lists (groups).
+    pub(super) fn holders(&self) -> &Table {
+        self.table(ResourceKind::with_relation(Relation::Members))
+    }
+    /// The same, to write.
+    pub(super) fn holders_mut(&mut self) -> &mut Table {
+        self.table_mut(ResourceKind::with_relation(Relation::Members))
+    }
+    /// The table of the resources that can be members (users).
+    fn members_table(&self) -> &Table {
+        self.table(ResourceKind::with_relation(Relation::MemberOf))
     }
 
     /// Checks that every id to add is an existing user, before anything is written; returns
     /// the shared ids.
     pub(super) fn check_members(&self, ids: &[String]) -> StoreResult<Vec<Id>> {
         ids.iter()
-            .map(|id| match self.users.records.get_key_value(id.as_str()) {
-                Some((shared, _)) => Ok(Arc::clone(shared)),
-                None => Err(StoreError::MissingMember { id: id.clone() }),
-            })
+            .map(
+                |id| match self.members_table().records.get_key_value(id.as_str()) {
+                    Some((shared, _)) => Ok(Arc::clone(shared)),
+                    None => Err(StoreError::MissingMember { id: id.clone() }),
+                },
+            )
             .collect()
     }
 
@@ -244,8 +252,8 @@ impl Tenant {
     }
 
     pub(super) fn remove_memberships(&mut self, kind: ResourceKind, id: &str) {
-        match kind {
-            ResourceKind::User => {
+        match kind.relation() {
+            Relation::MemberOf => {
                 if let Some(groups) = self.groups_of.remove(id) {
                     for gid in groups.iter() {
                         if let Some(m) = self.members.get_mut(gid) {
@@ -254,7 +262,7 @@ impl Tenant {
                     }
                 }
             }
-            ResourceKind::Group => {
+            Relation::Members => {
                 for uid in self.members.remove(id).unwrap_or_default() {
                     if let Some(g) = self.groups_of.get_mut(&uid) {
                         if g.remove(id) {
