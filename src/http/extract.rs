@@ -17,7 +17,7 @@ use crate::scim::error::Error as ScimError;
 use crate::scim::list::ListParams;
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
-use crate::service::IfMatch;
+use crate::service::ETagCondition;
 use crate::store::Store;
 use crate::tenant::TenantId;
 
@@ -142,9 +142,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ProjectionQuery {
 /// The `If-Match`, `If-None-Match` and `Prefer` headers.
 pub struct Preconditions {
     /// `If-Match`, for writes.
-    pub if_match: Option<IfMatch>,
+    pub if_match: Option<ETagCondition>,
     /// `If-None-Match`, for reads.
-    pub if_none_match: Option<IfMatch>,
+    pub if_none_match: Option<ETagCondition>,
     /// `Prefer: return=minimal` (RFC 7240): answer a write with 204.
     pub minimal: bool,
 }
@@ -158,7 +158,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Preconditions {
                 .headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
-                .map(IfMatch::parse)
+                .map(ETagCondition::parse)
         };
         let minimal = parts
             .headers

@@ -5,8 +5,8 @@
 //! into JSON with the request's base URL and projection.
 
 mod error;
+mod etag_condition;
 mod feed;
-mod if_match;
 mod keys;
 mod list;
 mod plan;
@@ -16,8 +16,8 @@ mod search;
 mod use_cases;
 
 pub use error::{Budget, Error, Limit, Result};
+pub use etag_condition::ETagCondition;
 pub use feed::NewEndpoint;
-pub use if_match::IfMatch;
 pub use keys::index_keys;
 pub use list::ListPage;
 pub use plan::plan;

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::IfMatch;
+use super::ETagCondition;
 use super::resource::etag;
 use super::{Error, MAX_WRITE_ATTEMPTS, Resource, Result, Service, index_keys};
 use crate::change::UpdateKind;
@@ -89,7 +89,7 @@ impl<S: Store> Service<S> {
         kind: ResourceKind,
         id: &str,
         body: &Value,
-        if_match: Option<&IfMatch>,
+        if_match: Option<&ETagCondition>,
         projection: &Projection,
     ) -> Result<Resource> {
         let prepared = prepare(kind, body)?;
@@ -138,7 +138,7 @@ impl<S: Store> Service<S> {
         kind: ResourceKind,
         id: &str,
         body: &Value,
-        if_match: Option<&IfMatch>,
+        if_match: Option<&ETagCondition>,
         projection: &Projection,
     ) -> Result<Written> {
         let request = PatchRequest::parse(body)?;
@@ -181,7 +181,7 @@ impl<S: Store> Service<S> {
         tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
-        if_match: Option<&IfMatch>,
+        if_match: Option<&ETagCondition>,
     ) -> Result<()> {
         let not_found = || Error::NotFound {
             kind,
@@ -191,7 +191,7 @@ impl<S: Store> Service<S> {
             return Err(not_found());
         }
         let expected = match if_match {
-            None | Some(IfMatch::Any) => None,
+            None | Some(ETagCondition::Any) => None,
             Some(m) => {
                 let current = self.read(tenant, kind, id).await?;
                 if !m.matches(current.version) {
@@ -217,7 +217,7 @@ impl<S: Store> Service<S> {
         tenant: &TenantId,
         kind: ResourceKind,
         id: &str,
-        if_match: Option<&IfMatch>,
+        if_match: Option<&ETagCondition>,
         projection: &Projection,
         how: UpdateKind,
         change: impl Fn(&Record) -> Result<(Value, MemberChange)>,

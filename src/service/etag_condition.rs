@@ -2,18 +2,18 @@
 
 /// The `If-Match` precondition of a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IfMatch {
+pub enum ETagCondition {
     /// `*`: any current version.
     Any,
     /// One of these versions; an unparseable tag is kept as no version at all, so it fails.
     Versions(Vec<u64>),
 }
 
-impl IfMatch {
+impl ETagCondition {
     /// Parses an `If-Match`/`If-None-Match` value: `*`, or a list of (weak) entity tags.
-    pub fn parse(header: &str) -> IfMatch {
+    pub fn parse(header: &str) -> ETagCondition {
         if header.trim() == "*" {
-            return IfMatch::Any;
+            return ETagCondition::Any;
         }
         let versions = header
             .split(',')
@@ -23,14 +23,14 @@ impl IfMatch {
                 tag.trim_matches('"').parse::<u64>().ok()
             })
             .collect();
-        IfMatch::Versions(versions)
+        ETagCondition::Versions(versions)
     }
 
     /// Whether `version` satisfies it.
     pub fn matches(&self, version: u64) -> bool {
         match self {
-            IfMatch::Any => true,
-            IfMatch::Versions(v) => v.contains(&version),
+            ETagCondition::Any => true,
+            ETagCondition::Versions(v) => v.contains(&version),
         }
     }
 }
