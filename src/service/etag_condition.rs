@@ -1,6 +1,6 @@
 //! The `If-Match` / `If-None-Match` preconditions (RFC 7232 with weak tags, RFC 7644 §3.14).
 
-/// The `If-Match` precondition of a write.
+/// An entity-tag condition: the parsed value of an `If-Match` or `If-None-Match` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ETagCondition {
     /// `*`: any current version.
