@@ -1,7 +1,7 @@
 //! Listing and searching: planning, index or cursor paging, and the member budget of a page.
 
-use super::relations::unix_now;
 use super::{MAX_MEMBERS_IN_RESPONSE, Resource, Result, Service, plan};
+use crate::clock::{Clock, SystemClock};
 use crate::scim::cursor::{self, CursorScope};
 use crate::scim::list::ListParams;
 use crate::scim::schema::ResourceKind;
@@ -39,7 +39,8 @@ impl<S: Store> Service<S> {
             kind,
             filter: params.filter.as_ref(),
         };
-        let now = unix_now();
+        // Cursor expiry is checked against the one clock, in seconds.
+        let now = u64::try_from(SystemClock.now()).unwrap_or_default();
         let page = match &params.cursor {
             None => PageRequest::Index {
                 start_index: params.start_index,

@@ -7,7 +7,7 @@
 mod error;
 mod etag_condition;
 mod feed;
-mod keys;
+mod index;
 mod list;
 mod plan;
 mod relations;
@@ -18,7 +18,7 @@ mod use_cases;
 pub use error::{Budget, Error, Limit, Result};
 pub use etag_condition::ETagCondition;
 pub use feed::NewEndpoint;
-pub use keys::index_keys;
+pub use index::index_keys;
 pub use list::ListPage;
 pub use plan::plan;
 pub use resource::Resource;

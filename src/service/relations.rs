@@ -73,11 +73,3 @@ impl<S: Store> Service<S> {
         })
     }
 }
-
-/// Seconds since the Unix epoch (cursor expiry); a clock before 1970 reads as 0.
-pub(super) fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
