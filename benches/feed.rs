@@ -18,6 +18,10 @@
 //!   response. In Lambda the append is a DynamoDB transaction instead (docs/dynamodb.md), whose
 //!   round trips, not this CPU time, bound a shard.
 //!
+//! - `feed/append-one/after-<n>` (printed, timed by hand): one change appended to an embedded
+//!   feed already holding `n` events (`MemoryFeed::append`, what the local server's pipeline
+//!   does for each write).
+//!
 //! `all` is the four batches of resource records (01–04) in one batch of 9 records.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -30,7 +34,8 @@ use scim_lambda::change::Decoded;
 use scim_lambda::feed::Event;
 use scim_lambda::feed::lambda::{handle, records};
 use scim_lambda::feed::pipeline::{NoPush, Pipeline};
-use scim_lambda::store::feed::MemoryFeed;
+use scim_lambda::store::TenantId;
+use scim_lambda::store::feed::{FeedStore, MemoryFeed, Retention};
 use serde_json::Value;
 
 const BATCHES: &[(&str, &str)] = &[
@@ -120,5 +125,53 @@ fn stream(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, stream);
+/// What one append costs as the embedded feed grows: it should not depend on the feed's size.
+/// Timed by hand rather than by criterion, which would grow the feed by every iteration it
+/// runs: a fresh feed is filled to each size, then 200 single-change appends are timed one by
+/// one and their median printed.
+fn append(_: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let event: Value = serde_json::from_str(BATCHES[1].1).unwrap();
+    let Some((_, Ok(Decoded::Change(template)))) = records(&event).into_iter().next() else {
+        panic!("02-user-deactivate decodes to a change");
+    };
+    let tenant: TenantId = template.tenant.clone();
+    let retention = Retention {
+        secs: RETENTION_SECS,
+        now_secs: NOW_SECS,
+    };
+    let mut n = 0u64;
+    let mut next = || {
+        n += 1;
+        let mut c = template.clone();
+        c.id = format!("00000000-0000-4000-8000-{n:012}");
+        c
+    };
+    for size in [0usize, 1_000, 10_000, 40_000] {
+        let feed = MemoryFeed::new();
+        for _ in 0..size / 1000 {
+            let chunk: Vec<_> = (0..1000).map(|_| next()).collect();
+            rt.block_on(feed.append(&tenant, &chunk, retention))
+                .unwrap();
+        }
+        let mut times: Vec<f64> = (0..200)
+            .map(|_| {
+                let one = [next()];
+                let started = std::time::Instant::now();
+                rt.block_on(feed.append(&tenant, black_box(&one), retention))
+                    .unwrap();
+                started.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        println!(
+            "feed/append-one/after-{size}: median {:.2} µs (200 appends)",
+            times[100]
+        );
+    }
+}
+
+criterion_group!(benches, stream, append);
 criterion_main!(benches);
