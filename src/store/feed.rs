@@ -93,22 +93,35 @@ pub struct MemoryFeed {
 #[derive(Debug, Default)]
 struct TenantFeed {
     last_seq: u64,
-    /// (seq, expiry, document), ascending.
-    events: VecDeque<(u64, u64, String)>,
-    /// txn → expiry.
-    txns: HashMap<String, u64>,
+    /// Events in `seq` order, which is also expiry order (every event gets the same
+    /// retention from the time it was appended).
+    events: VecDeque<KeptEvent>,
+    /// The `txn` of every kept event: a redelivered change is recognised while its event is
+    /// kept, and forgotten with it.
+    txns: HashSet<String>,
+}
+
+#[derive(Debug)]
+struct KeptEvent {
+    seq: u64,
+    expiry: u64,
+    doc: String,
+    txn: String,
 }
 
 impl TenantFeed {
+    /// Drops the expired events and their `txn`s: work in proportion to what expires, not to
+    /// what is kept (a walk of every marker on each append made a 40,000-event feed cost
+    /// 65 µs per append).
     fn expire(&mut self, now_secs: u64) {
-        while self
-            .events
-            .front()
-            .is_some_and(|(_, exp, _)| *exp <= now_secs)
-        {
-            self.events.pop_front();
+        while let Some(front) = self.events.front() {
+            if front.expiry > now_secs {
+                break;
+            }
+            if let Some(gone) = self.events.pop_front() {
+                self.txns.remove(&gone.txn);
+            }
         }
-        self.txns.retain(|_, exp| *exp > now_secs);
     }
 }
 
@@ -141,7 +154,7 @@ impl FeedStore for MemoryFeed {
         let mut appended = Vec::new();
         for change in changes.iter().filter(|c| &c.tenant == tenant) {
             let txn = change.txn();
-            if feed.txns.contains_key(&txn) || !seen.insert(txn.clone()) {
+            if feed.txns.contains(&txn) || !seen.insert(txn.clone()) {
                 continue;
             }
             let event = Event {
@@ -151,13 +164,19 @@ impl FeedStore for MemoryFeed {
             appended.push((txn, event));
         }
         let expiry = retention.expiry();
-        for (txn, event) in &appended {
-            feed.txns.insert(txn.clone(), expiry);
-            feed.events
-                .push_back((event.seq, expiry, event.to_json().to_string()));
+        let mut events = Vec::with_capacity(appended.len());
+        for (txn, event) in appended {
+            feed.txns.insert(txn.clone());
+            feed.events.push_back(KeptEvent {
+                seq: event.seq,
+                expiry,
+                doc: event.to_json().to_string(),
+                txn,
+            });
             feed.last_seq = event.seq;
+            events.push(event);
         }
-        Ok(appended.into_iter().map(|(_, e)| e).collect())
+        Ok(events)
     }
 
     async fn events(
@@ -175,14 +194,14 @@ impl FeedStore for MemoryFeed {
             });
         };
         feed.expire(now_secs);
-        let start = feed.events.partition_point(|(seq, _, _)| *seq <= after);
+        let start = feed.events.partition_point(|kept| kept.seq <= after);
         let events: Vec<StoredEvent> = feed
             .events
             .range(start..)
             .take(limit.min(MAX_PAGE))
-            .map(|(seq, _, doc)| StoredEvent {
-                seq: *seq,
-                doc: doc.clone(),
+            .map(|kept| StoredEvent {
+                seq: kept.seq,
+                doc: kept.doc.clone(),
             })
             .collect();
         let next = events.last().map_or(after, |e| e.seq);
