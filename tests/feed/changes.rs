@@ -529,7 +529,7 @@ async fn thirty_writers_with_a_poller<S: Store + Send + Sync + 'static>(
     use std::sync::Arc;
     use std::time::Duration;
 
-    use scim_lambda::store::feed::{FeedStore, Retention};
+    use scim_lambda::store::feed::Retention;
 
     const WRITERS: usize = 30;
     const PATCHES: usize = 3;
