@@ -89,16 +89,7 @@ async fn dynamo() -> Option<(Service<DynamoStore>, Changes)> {
     let client = aws_sdk_dynamodb::Client::new(&config);
     let store = DynamoStore::new(client.clone(), table.clone());
     store.create_table_if_missing().await.unwrap();
-    let arn = client
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap()
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .unwrap()
-        .to_string();
+    let arn = crate::stream_arn(&client, &table).await;
     let streams = aws_sdk_dynamodbstreams::Client::new(&config);
     let described = streams
         .describe_stream()

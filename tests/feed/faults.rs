@@ -275,16 +275,7 @@ async fn run() {
 
     // The stream's address is read before DynamoDB starts refusing requests.
     let streams = aws_sdk_dynamodbstreams::Client::new(&config);
-    let arn = client
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap()
-        .table()
-        .and_then(|d| d.latest_stream_arn())
-        .unwrap()
-        .to_string();
+    let arn = crate::stream_arn(&client, &table).await;
 
     throttle(
         "POST",

@@ -45,6 +45,20 @@ fn change(tenant: &TenantId, id: &str, version: u64) -> Change {
     }
 }
 
+/// The ARN of `table`'s stream (new and old images), which the emulator names on creation.
+pub(crate) async fn stream_arn(client: &aws_sdk_dynamodb::Client, table: &str) -> String {
+    client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .and_then(|t| t.latest_stream_arn())
+        .unwrap()
+        .to_string()
+}
+
 async fn dynamo() -> Option<DynamoStore> {
     std::env::var_os("SCIM_TEST_DYNAMODB")?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())

@@ -41,16 +41,7 @@ async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
         table.clone(),
     ));
     store.create_table_if_missing().await.unwrap();
-    let stream_arn = aws_sdk_dynamodb::Client::new(&config)
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap()
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .unwrap()
-        .to_string();
+    let stream_arn = crate::stream_arn(&aws_sdk_dynamodb::Client::new(&config), &table).await;
     let push = Arc::new(Recorded::default());
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&store), Arc::clone(&push), 86_400));
     let streams = aws_sdk_dynamodbstreams::Client::new(&config);
@@ -257,16 +248,7 @@ async fn the_reader_backs_off_and_resumes_where_it_was_when_the_streams_api_fail
         table.clone(),
     ));
     store.create_table_if_missing().await.unwrap();
-    let stream_arn = aws_sdk_dynamodb::Client::new(&config)
-        .describe_table()
-        .table_name(&table)
-        .send()
-        .await
-        .unwrap()
-        .table()
-        .and_then(|t| t.latest_stream_arn())
-        .unwrap()
-        .to_string();
+    let stream_arn = crate::stream_arn(&aws_sdk_dynamodb::Client::new(&config), &table).await;
     // GIVEN the emulator refusing a seeded third of the table's Streams API calls, and a
     // reader whose client does not retry, so the reader meets every refusal itself.
     crate::faults::throttle(
