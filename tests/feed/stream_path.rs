@@ -27,21 +27,43 @@ impl Push for Recorded {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
-        return;
-    }
+/// A fresh table on the emulator with its stream, or `None` without the emulator.
+struct StreamTable {
+    config: aws_config::SdkConfig,
+    table: String,
+    store: Arc<DynamoStore>,
+    stream_arn: String,
+}
+
+async fn stream_table(prefix: &str) -> Option<StreamTable> {
+    std::env::var_os("SCIM_TEST_DYNAMODB")?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
-    let table = format!("scim-stream-{}", uuid::Uuid::new_v4());
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        table.clone(),
-    ));
+    let table = format!("{prefix}-{}", uuid::Uuid::new_v4());
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let store = Arc::new(DynamoStore::new(client.clone(), table.clone()));
     store.create_table_if_missing().await.unwrap();
-    let stream_arn = crate::stream_arn(&aws_sdk_dynamodb::Client::new(&config), &table).await;
+    let stream_arn = crate::stream_arn(&client, &table).await;
+    Some(StreamTable {
+        config,
+        table,
+        store,
+        stream_arn,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_writes_reach_the_feed_and_the_pusher_through_the_stream() {
+    let Some(StreamTable {
+        config,
+        table,
+        store,
+        stream_arn,
+    }) = stream_table("scim-stream").await
+    else {
+        return;
+    };
     let push = Arc::new(Recorded::default());
     let pipeline = Arc::new(Pipeline::new(Arc::clone(&store), Arc::clone(&push), 86_400));
     let streams = aws_sdk_dynamodbstreams::Client::new(&config);
@@ -236,19 +258,15 @@ const RESUMED_WRITES: usize = 12;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_reader_backs_off_and_resumes_where_it_was_when_the_streams_api_fails() {
-    if std::env::var_os("SCIM_TEST_DYNAMODB").is_none() {
+    let Some(StreamTable {
+        config,
+        table,
+        store,
+        stream_arn,
+    }) = stream_table("scim-resume").await
+    else {
         return;
-    }
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let table = format!("scim-resume-{}", uuid::Uuid::new_v4());
-    let store = Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&config),
-        table.clone(),
-    ));
-    store.create_table_if_missing().await.unwrap();
-    let stream_arn = crate::stream_arn(&aws_sdk_dynamodb::Client::new(&config), &table).await;
+    };
     // GIVEN the emulator refusing a seeded third of the table's Streams API calls, and a
     // reader whose client does not retry, so the reader meets every refusal itself.
     crate::faults::throttle(
