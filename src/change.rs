@@ -123,9 +123,12 @@ impl Change {
     }
 }
 
+/// Top-level members of a document that are bookkeeping, never reported as changed attributes.
+pub const BOOKKEEPING: [&str; 3] = ["meta", "id", "schemas"];
+
 /// Which top-level attributes differ between two versions of a document: keys present in one
-/// and not the other, or with different values. `meta`, `id` and `schemas` are bookkeeping,
-/// not attribute changes.
+/// and not the other, or with different values. [`BOOKKEEPING`] members are not attribute
+/// changes.
 pub fn changed_attributes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<String> {
     use std::collections::BTreeSet;
     let empty = serde_json::Map::new();
@@ -142,7 +145,7 @@ pub fn changed_attributes(before: &serde_json::Value, after: &serde_json::Value)
             out.insert(key.clone());
         }
     }
-    for bookkeeping in ["meta", "id", "schemas"] {
+    for bookkeeping in BOOKKEEPING {
         out.remove(bookkeeping);
     }
     out.into_iter().collect()

@@ -109,6 +109,11 @@ pub struct ServeArgs {
     /// Days stored events are kept (the pull API's replay window).
     #[arg(long, env = "SCIM_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: u64,
+    /// Most events the memory store's feed keeps per tenant, the newest (besides the
+    /// retention): process memory is its only storage. The DynamoDB store keeps every event
+    /// for the retention period.
+    #[arg(long, env = "SCIM_MEMORY_FEED_EVENTS", default_value_t = 10_000)]
+    pub memory_feed_events: usize,
     /// Build response URLs from `X-Forwarded-Host`/`-Proto`: only behind a proxy you trust
     /// to set them (otherwise any client could put its own host into `Location`).
     #[arg(long, env = "SCIM_TRUST_FORWARDED_HEADERS")]

@@ -2,7 +2,9 @@
 //! Event Token's claims in the RFC 9967 SCIM profile, as JSON, plus the feed's own `seq`,
 //! `tenant`, `version` and short `type`. Pure: the same change always maps to the same event.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::change::{ActiveFlip, Change, ChangeKind};
@@ -38,8 +40,7 @@ impl Event {
     /// The event id: derived from the change's `txn`, so every redelivery of one change has
     /// the same id (webhook receivers dedupe on it as `webhook-id`).
     pub fn jti(&self) -> String {
-        let digest = Sha256::digest(self.change.txn().as_bytes());
-        format!("evt_{}", hex::encode(&digest[..16]))
+        jti_of(&self.change.txn())
     }
 
     /// The short `type` alias (`user.deactivated`, `group.members_added`, ...).
@@ -51,69 +52,135 @@ impl Event {
         )
     }
 
-    /// The JSON document stored, pulled and pushed.
+    /// The JSON document stored, pulled and pushed, as a tree.
     pub fn to_json(&self) -> Value {
+        serde_json::to_value(self.claims()).unwrap_or_default()
+    }
+
+    /// The JSON document stored, pulled and pushed, as text: the claims are written straight
+    /// from the change, without building a tree first (the feed renders every event once).
+    pub fn render(&self) -> String {
+        serde_json::to_string(&self.claims()).unwrap_or_default()
+    }
+
+    fn claims(&self) -> Claims<'_> {
         let c = &self.change;
-        let mut sub_id = json!({
-            "format": "scim",
-            "uri": format!("/{}/{}", c.kind.endpoint(), c.id),
-        });
-        if let Some(external_id) = &c.external_id {
-            sub_id["externalId"] = external_id.as_str().into();
+        let txn = c.txn();
+        Claims {
+            jti: jti_of(&txn),
+            iat: c.committed_ms / 1000,
+            txn,
+            sub_id: SubId {
+                format: "scim",
+                uri: format!("/{}/{}", c.kind.endpoint(), c.id),
+                external_id: c.external_id.as_deref(),
+            },
+            events: Events(c),
+            seq: self.seq,
+            tenant: c.tenant.as_str(),
+            event_type: self.event_type(),
+            version: c.version_after.map(|v| format!("W/\"{v}\"")),
         }
-        let mut events = Map::new();
+    }
+}
+
+fn jti_of(txn: &str) -> String {
+    let digest = Sha256::digest(txn.as_bytes());
+    format!("evt_{}", hex::encode(&digest[..16]))
+}
+
+/// An event's claims, in the order they are written.
+#[derive(Serialize)]
+struct Claims<'a> {
+    jti: String,
+    iat: u64,
+    txn: String,
+    sub_id: SubId<'a>,
+    events: Events<'a>,
+    seq: u64,
+    tenant: &'a str,
+    #[serde(rename = "type")]
+    event_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+}
+
+/// RFC 9967's subject: the resource's path and, when it has one, its `externalId`.
+#[derive(Serialize)]
+struct SubId<'a> {
+    format: &'static str,
+    uri: String,
+    #[serde(rename = "externalId", skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+}
+
+/// The `events` claim: the change's event URI with its payload and, when `active` flipped,
+/// the (de)activation URI. RFC 8417 allows several events about one subject in one SET: the
+/// flip rides on the same SET as the PATCH or PUT that made it.
+struct Events<'a>(&'a Change);
+
+impl Serialize for Events<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
         let uri = match c.change {
             ChangeKind::Created => uri::CREATE,
             ChangeKind::Replaced => uri::PUT,
             ChangeKind::Patched => uri::PATCH,
             ChangeKind::Deleted => uri::DELETE,
         };
-        events.insert(uri.to_string(), payload(c));
-        // RFC 8417 allows several events about one subject in one SET: the flip of `active`
-        // rides on the same SET as the PATCH or PUT that made it.
-        match c.active {
-            Some(ActiveFlip::Deactivated) => {
-                events.insert(uri::DEACTIVATE.to_string(), json!({}));
-            }
-            Some(ActiveFlip::Activated) => {
-                events.insert(uri::ACTIVATE.to_string(), json!({}));
-            }
-            None => {}
+        let flip = match c.active {
+            Some(ActiveFlip::Deactivated) => Some(uri::DEACTIVATE),
+            Some(ActiveFlip::Activated) => Some(uri::ACTIVATE),
+            None => None,
+        };
+        let mut map = serializer.serialize_map(Some(1 + usize::from(flip.is_some())))?;
+        map.serialize_entry(uri, &Payload(c))?;
+        if let Some(flip) = flip {
+            map.serialize_entry(flip, &Empty {})?;
         }
-        let mut out = json!({
-            "jti": self.jti(),
-            "iat": c.committed_ms / 1000,
-            "txn": c.txn(),
-            "sub_id": sub_id,
-            "events": events,
-            "seq": self.seq,
-            "tenant": c.tenant.as_str(),
-            "type": self.event_type(),
-        });
-        if let Some(v) = c.version_after {
-            out["version"] = format!("W/\"{v}\"").into();
-        }
-        out
+        map.end()
     }
 }
 
+#[derive(Serialize)]
+struct Empty {}
+
 /// The event payload: the changed attribute names and, for memberships, the member ids added
 /// and removed (never the whole member list).
-fn payload(c: &Change) -> Value {
-    if c.change == ChangeKind::Deleted {
-        return json!({});
+struct Payload<'a>(&'a Change);
+
+impl Serialize for Payload<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        if c.change == ChangeKind::Deleted {
+            return Empty {}.serialize(serializer);
+        }
+        let members = Relation::Members.attribute();
+        let membership = !c.added.is_empty() || !c.removed.is_empty();
+        let mut attributes: Vec<&str> = c.attributes.iter().map(String::as_str).collect();
+        if membership && !attributes.contains(&members) {
+            attributes.push(members);
+            attributes.sort_unstable();
+        }
+        let mut map = serializer.serialize_map(Some(1 + usize::from(membership)))?;
+        map.serialize_entry("attributes", &attributes)?;
+        if membership {
+            map.serialize_entry(
+                members,
+                &MemberIds {
+                    added: &c.added,
+                    removed: &c.removed,
+                },
+            )?;
+        }
+        map.end()
     }
-    let mut attributes = c.attributes.clone();
-    let members = Relation::Members.attribute();
-    if (!c.added.is_empty() || !c.removed.is_empty()) && !attributes.iter().any(|a| a == members) {
-        attributes.push(members.to_string());
-        attributes.sort();
-    }
-    let mut out = json!({ "attributes": attributes });
-    if !c.added.is_empty() || !c.removed.is_empty() {
-        out[members] = json!({ "added": c.added, "removed": c.removed });
-    }
-    out
+}
+
+#[derive(Serialize)]
+struct MemberIds<'a> {
+    added: &'a [String],
+    removed: &'a [String],
 }
 
 fn verb(c: &Change) -> &'static str {
@@ -139,6 +206,7 @@ mod tests {
     use super::*;
     use crate::scim::schema::ResourceKind;
     use crate::tenant::TenantId;
+    use serde_json::json;
 
     fn change(kind: ResourceKind, what: ChangeKind) -> Change {
         Change {
@@ -315,5 +383,39 @@ mod tests {
             change: change(ResourceKind::User, ChangeKind::Deleted),
         };
         assert!(deleted.to_json().get("version").is_none());
+    }
+
+    /// The stored text names the claims in the order docs/events.md shows them, and a
+    /// deactivation's second URI follows the change's own.
+    #[test]
+    fn the_rendered_text_keeps_the_documented_order() {
+        let mut c = change(ResourceKind::User, ChangeKind::Patched);
+        c.attributes = vec!["active".into()];
+        c.active = Some(ActiveFlip::Deactivated);
+        let text = Event { seq: 7, change: c }.render();
+        let at = |needle: &str| {
+            text.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {text}"))
+        };
+        let order = [
+            "\"jti\"",
+            "\"iat\"",
+            "\"txn\"",
+            "\"sub_id\"",
+            "\"events\"",
+            "\"seq\"",
+            "\"tenant\"",
+            "\"type\"",
+            "\"version\"",
+        ];
+        let positions: Vec<usize> = order.iter().map(|k| at(k)).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+        assert!(at(uri::PATCH) < at(uri::DEACTIVATE), "{text}");
+        assert!(
+            text.contains(r#""sub_id":{"format":"scim","uri":"/Users/id-1","externalId":"ext-1"}"#)
+        );
+        assert!(text.contains(r#"{"attributes":["active"]}"#), "{text}");
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(parsed["type"], "user.deactivated");
     }
 }

@@ -5,8 +5,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::change::{Decoded, MalformedRecord};
 use crate::store::TenantId;
 use crate::store::feed::{FeedStore, Retention};
@@ -32,18 +30,24 @@ impl Outgoing {
     /// # Errors
     /// [`MalformedRecord`] when the document is not an event this server stored.
     pub fn from_stored(tenant: TenantId, seq: u64, doc: String) -> Result<Self, MalformedRecord> {
-        let parsed: Value =
+        // Only the two claims are read, borrowed: no tree of the whole event is built.
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            jti: Option<std::borrow::Cow<'a, str>>,
+            #[serde(rename = "type", borrow)]
+            event_type: Option<std::borrow::Cow<'a, str>>,
+        }
+        let head: Head<'_> =
             serde_json::from_str(&doc).map_err(|_| MalformedRecord::new("event json"))?;
-        let field = |name: &'static str| {
-            parsed
-                .get(name)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .ok_or(MalformedRecord::new(name))
-        };
+        let id = head.jti.ok_or(MalformedRecord::new("jti"))?.into_owned();
+        let event_type = head
+            .event_type
+            .ok_or(MalformedRecord::new("type"))?
+            .into_owned();
         Ok(Outgoing {
-            id: field("jti")?,
-            event_type: field("type")?,
+            id,
+            event_type,
             tenant,
             seq,
             doc,

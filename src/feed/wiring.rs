@@ -5,6 +5,7 @@ use crate::clock::{Clock, SystemClock};
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
+use tokio::sync::mpsc::error::TryRecvError;
 
 use super::delivery::Https;
 use super::eventbridge::EventBridge;
@@ -83,6 +84,12 @@ pub async fn delivery_function(
     run_deliveries(transport, store(config, table), queue).await
 }
 
+/// How long the embedded store's feed task lets changes gather after the first one wakes it
+/// (Lambda's stream function has a 1 s batching window).
+const LOCAL_BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
+/// Most records the embedded store's feed task takes in one batch.
+const LOCAL_BATCH_MAX: usize = 1000;
+
 /// A local server on the embedded store: runs the pipeline on the store's in-process stream
 /// and works webhook deliveries in process (loopback receivers allowed).
 ///
@@ -99,9 +106,22 @@ pub fn spawn_memory(
     tokio::spawn(async move {
         let mut position: u64 = 0;
         let mut batch = Vec::new();
-        while let Some(first) = stream.recv().await {
-            batch.push(first);
-            while batch.len() < 100 {
+        loop {
+            match stream.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(TryRecvError::Disconnected) => break,
+                Err(TryRecvError::Empty) => {
+                    let Some(first) = stream.recv().await else {
+                        break;
+                    };
+                    batch.push(first);
+                    // Woken by one write: let the writes that follow it gather, so a sync
+                    // wakes this task once per window rather than once per write (each wake
+                    // is a thread switch on the request path's cores).
+                    tokio::time::sleep(LOCAL_BATCH_WINDOW).await;
+                }
+            }
+            while batch.len() < LOCAL_BATCH_MAX {
                 match stream.try_recv() {
                     Ok(next) => batch.push(next),
                     Err(_) => break,
@@ -111,7 +131,7 @@ pub fn spawn_memory(
                 .drain(..)
                 .map(|d| {
                     position += 1;
-                    (position.to_string(), Ok(d))
+                    (position.to_string(), d)
                 })
                 .collect();
             // The embedded feed cannot fail to append; a failed push is retried like a

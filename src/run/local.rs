@@ -68,7 +68,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             api::build(dynamo, oauth_store, tokens, keys, &settings)?
         }
         StoreKind::Memory => {
-            let memory = MemoryStore::new();
+            let memory = MemoryStore::with_feed_window(args.memory_feed_events);
             if let Some(attached) = memory.attach_feed() {
                 wiring::spawn_memory(attached, &feed_settings(args))
                     .context("starting the change feed")?;

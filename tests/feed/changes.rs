@@ -17,10 +17,9 @@ use scim_lambda::scim::schema::ResourceKind::{self, Group, User};
 use scim_lambda::service::{Error, Service};
 use scim_lambda::store::dynamo::DynamoStore;
 use scim_lambda::store::dynamo::stream::decode;
-use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::store::memory::{ChangeStream, MemoryStore};
 use scim_lambda::store::{Limit, Store, TenantId};
 use serde_json::{Value, json};
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -31,7 +30,7 @@ const DEACTIVATE: &str = "urn:ietf:params:scim:event:prov:deactivate";
 
 /// Where a test reads the changes a store committed.
 enum Changes {
-    Memory(UnboundedReceiver<Decoded>),
+    Memory(ChangeStream),
     Dynamo {
         streams: aws_sdk_dynamodbstreams::Client,
         iterator: Option<String>,
@@ -45,7 +44,7 @@ impl Changes {
         match self {
             Changes::Memory(rx) => {
                 while let Ok(d) = rx.try_recv() {
-                    if let Decoded::Change(c) = d {
+                    if let Ok(Decoded::Change(c)) = d {
                         out.push(c);
                     }
                 }

@@ -210,6 +210,55 @@ async fn memory_feed_numbers_dedupes_and_pages() {
     numbers_dedupes_and_pages(&MemoryFeed::new()).await;
 }
 
+/// The local server's embedded feed keeps a window of each tenant's newest events: pulls skip
+/// what it dropped (as they skip expired events) and numbering goes on; other tenants keep
+/// their own window.
+#[tokio::test]
+async fn memory_feed_keeps_a_window_of_the_newest_events() {
+    let feed = MemoryFeed::with_window(3);
+    let (a, b) = (
+        TenantId::parse("t_a").unwrap(),
+        TenantId::parse("t_b").unwrap(),
+    );
+    let five: Vec<Change> = (1..=5).map(|v| change(&a, "u1", v)).collect();
+    let appended = feed.append(&a, &five, KEEP).await.unwrap();
+    assert_eq!(
+        appended.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+    feed.append(&b, &[change(&b, "u1", 1)], KEEP).await.unwrap();
+
+    // (after, seqs returned, next)
+    let table: [(u64, &[u64], u64); 4] = [
+        (0, &[3, 4, 5], 5),
+        (2, &[3, 4, 5], 5),
+        (4, &[5], 5),
+        (5, &[], 5),
+    ];
+    for (after, seqs, next) in table {
+        let page = feed.events(&a, after, 100, NOW).await.unwrap();
+        let got: Vec<u64> = page.events.iter().map(|e| e.seq).collect();
+        assert_eq!((got.as_slice(), page.next), (seqs, next), "after {after}");
+    }
+    let other = feed.events(&b, 0, 100, NOW).await.unwrap();
+    assert_eq!(
+        other.events.len(),
+        1,
+        "one tenant's window does not trim another's"
+    );
+
+    // A kept change redelivered is still skipped; the next change is numbered on.
+    let again = feed.append(&a, &five[4..], KEEP).await.unwrap();
+    assert!(again.is_empty());
+    let sixth = feed.append(&a, &[change(&a, "u1", 6)], KEEP).await.unwrap();
+    assert_eq!(sixth[0].seq, 6);
+    let page = feed.events(&a, 0, 100, NOW).await.unwrap();
+    assert_eq!(
+        page.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [4, 5, 6]
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_feed_under_concurrent_appenders() {
     concurrent_appenders_take_every_number_once(Arc::new(MemoryFeed::new())).await;

@@ -89,7 +89,7 @@ impl DynamoStore {
                 change: (*change).clone(),
             };
             let mut item = key(events_pk(tenant), event_sk(event.seq));
-            item.insert("doc".into(), s(event.to_json().to_string()));
+            item.insert("doc".into(), s(event.render()));
             item.insert(TTL_ATTRIBUTE.into(), expiry.clone());
             let mut marker = key(txn_pk(tenant, &change.txn()), "EVTXN");
             marker.insert("seq".into(), n(event.seq));

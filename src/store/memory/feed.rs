@@ -1,16 +1,26 @@
-//! The embedded store's change feed: its committed writes as [`Change`]s, handed to an
-//! in-process stream at commit (under the same lock, so in commit order), and the feed and
-//! webhook registry it keeps. A local server runs the feed pipeline on that stream, the same
-//! code the Lambda stream function runs on the table's DynamoDB Stream.
+//! The embedded store's change feed: its committed writes, handed to an in-process stream at
+//! commit (under the same lock, so in commit order), and the feed and webhook registry it
+//! keeps. A local server runs the feed pipeline on that stream, the same code the Lambda
+//! stream function runs on the table's DynamoDB Stream.
+//!
+//! Under the lock a write only sends handles (the stored documents before and after it, the
+//! member ids it really changed); the reader of the stream works out the [`Change`] (parsing
+//! both documents to name the changed attributes), as the stream function does from a
+//! record's old and new images. A write's lock and its request pay for neither.
 
-use crate::clock::{Clock, SystemClock};
+use std::borrow::Cow;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use super::MemoryStore;
-use crate::change::{Change, ChangeKind, Decoded, active_flip, changed_attributes};
+use super::tables::Stored;
+use super::{Id, MemoryStore};
+use crate::change::{BOOKKEEPING, Change, ChangeKind, Decoded, MalformedRecord, active_flip};
+use crate::clock::{Clock, SystemClock};
 use crate::feed::Event;
 use crate::scim::schema::{Relation, ResourceKind};
 use crate::store::feed::{FeedPage, FeedStore, MemoryFeed, Retention};
@@ -20,16 +30,83 @@ use crate::store::{StoreResult, TenantId};
 /// Where the store's stream goes once a pipeline is attached.
 #[derive(Debug, Default)]
 pub(super) struct FeedOut {
-    stream: OnceLock<UnboundedSender<Decoded>>,
+    stream: OnceLock<UnboundedSender<Emitted>>,
     pub(super) feed: Arc<MemoryFeed>,
     pub(super) webhooks: Arc<MemoryWebhooks>,
+}
+
+impl FeedOut {
+    /// Keeping at most the newest `window` events per tenant.
+    pub(super) fn with_window(window: usize) -> Self {
+        FeedOut {
+            stream: OnceLock::new(),
+            feed: Arc::new(MemoryFeed::with_window(window)),
+            webhooks: Arc::default(),
+        }
+    }
+}
+
+/// What the store sends down its stream.
+#[derive(Debug)]
+enum Emitted {
+    /// A committed write, as handles taken under the lock.
+    Committed(Box<Committed>),
+    /// An event the feed stored.
+    Stored(Decoded),
+}
+
+/// A committed write as the store's lock saw it.
+#[derive(Debug)]
+pub(super) struct Committed {
+    pub(super) tenant: TenantId,
+    pub(super) kind: ResourceKind,
+    pub(super) id: Id,
+    pub(super) what: ChangeKind,
+    /// The stored record before the write (none for a create).
+    pub(super) before: Option<Arc<Stored>>,
+    /// The stored record after the write (none for a delete).
+    pub(super) after: Option<Arc<Stored>>,
+    /// The member ids the write really added and removed (a replace-all names every member
+    /// it removed).
+    pub(super) added: Vec<String>,
+    pub(super) removed: Vec<String>,
+    pub(super) committed_ms: u64,
+}
+
+/// The embedded store's change stream, as a local server's pipeline reads it: committed
+/// changes, then the feed's stored events, in order.
+#[derive(Debug)]
+pub struct ChangeStream {
+    rx: UnboundedReceiver<Emitted>,
+}
+
+impl ChangeStream {
+    /// The next record; `None` once the store is gone.
+    pub async fn recv(&mut self) -> Option<Result<Decoded, MalformedRecord>> {
+        self.rx.recv().await.map(decode)
+    }
+
+    /// The next record if one is waiting.
+    ///
+    /// # Errors
+    /// [`TryRecvError`] when none is waiting, or the store is gone.
+    pub fn try_recv(&mut self) -> Result<Result<Decoded, MalformedRecord>, TryRecvError> {
+        self.rx.try_recv().map(decode)
+    }
+}
+
+fn decode(emitted: Emitted) -> Result<Decoded, MalformedRecord> {
+    match emitted {
+        Emitted::Committed(c) => c.into_change().map(Decoded::Change),
+        Emitted::Stored(d) => Ok(d),
+    }
 }
 
 /// What a local server's pipeline reads: the store's in-process stream, its feed and its
 /// webhook registry.
 pub struct AttachedFeed {
     /// Committed changes, then the feed's stored events, in order.
-    pub stream: UnboundedReceiver<Decoded>,
+    pub stream: ChangeStream,
     /// The stored feed (appended to by the pipeline).
     pub feed: Arc<EmittingFeed>,
     /// The webhook endpoints.
@@ -41,7 +118,7 @@ pub struct AttachedFeed {
 #[derive(Debug)]
 pub struct EmittingFeed {
     feed: Arc<MemoryFeed>,
-    stream: UnboundedSender<Decoded>,
+    stream: UnboundedSender<Emitted>,
 }
 
 impl FeedStore for EmittingFeed {
@@ -51,15 +128,17 @@ impl FeedStore for EmittingFeed {
         changes: &[Change],
         retention: Retention,
     ) -> StoreResult<Vec<Event>> {
-        let appended = self.feed.append(tenant, changes, retention).await?;
-        for event in &appended {
-            let _ = self.stream.send(Decoded::Event {
+        let appended = self.feed.append_rendered(tenant, changes, retention);
+        let mut events = Vec::with_capacity(appended.len());
+        for (event, doc) in appended {
+            let _ = self.stream.send(Emitted::Stored(Decoded::Event {
                 tenant: tenant.clone(),
                 seq: event.seq,
-                doc: event.to_json().to_string(),
-            });
+                doc,
+            }));
+            events.push(event);
         }
-        Ok(appended)
+        Ok(events)
     }
 
     async fn events(
@@ -79,7 +158,7 @@ impl MemoryStore {
         let (tx, rx) = unbounded_channel();
         self.feed_out.stream.set(tx.clone()).ok()?;
         Some(AttachedFeed {
-            stream: rx,
+            stream: ChangeStream { rx },
             feed: Arc::new(EmittingFeed {
                 feed: Arc::clone(&self.feed_out.feed),
                 stream: tx,
@@ -88,71 +167,148 @@ impl MemoryStore {
         })
     }
 
-    /// Whether a pipeline listens (changes are worth computing).
+    /// Whether a pipeline listens (changes are worth sending).
     pub(super) fn feed_attached(&self) -> bool {
         self.feed_out.stream.get().is_some()
     }
 
-    /// Emits one committed change; called under the write lock, so in commit order.
-    pub(super) fn emit(&self, change: Change) {
+    /// Emits one committed write; called under the write lock, so in commit order. Takes
+    /// only handles: the change is worked out by the stream's reader.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn emit(
+        &self,
+        tenant: &TenantId,
+        kind: ResourceKind,
+        id: &Id,
+        what: ChangeKind,
+        before: Option<&Arc<Stored>>,
+        after: Option<&Arc<Stored>>,
+        added: Vec<String>,
+        removed: Vec<String>,
+    ) {
         if let Some(tx) = self.feed_out.stream.get() {
-            let _ = tx.send(Decoded::Change(change));
+            let _ = tx.send(Emitted::Committed(Box::new(Committed {
+                tenant: tenant.clone(),
+                kind,
+                id: Arc::clone(id),
+                what,
+                before: before.map(Arc::clone),
+                after: after.map(Arc::clone),
+                added,
+                removed,
+                committed_ms: SystemClock.now_ms(),
+            })));
         }
     }
 }
 
-/// The change a write committed, from the documents before and after it and the member ids
-/// it really added and removed (a replace-all names every member it removed).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn change_of(
-    tenant: &TenantId,
-    kind: ResourceKind,
-    id: &str,
-    what: ChangeKind,
-    before: Option<(&Value, u64)>,
-    after: Option<(&Value, u64)>,
-    added: Vec<String>,
-    removed: Vec<String>,
-) -> Change {
-    let null = Value::Null;
-    let before_doc = before.map_or(&null, |(d, _)| d);
-    let after_doc = after.map_or(&null, |(d, _)| d);
-    let attributes = match what {
-        ChangeKind::Deleted => Vec::new(),
-        _ => changed_attributes(before_doc, after_doc),
-    };
-    let active = match (what, kind.relation()) {
-        (ChangeKind::Replaced | ChangeKind::Patched, Relation::MemberOf) => {
-            active_flip(before_doc, after_doc)
-        }
-        _ => None,
-    };
-    let external = if what == ChangeKind::Deleted {
-        before_doc
-    } else {
-        after_doc
-    };
-    let mut added = added;
-    added.sort();
-    let mut removed = removed;
-    removed.sort();
-    Change {
-        tenant: tenant.clone(),
-        kind,
-        id: id.to_string(),
-        change: what,
-        version_before: before.map(|(_, v)| v),
-        version_after: after.map(|(_, v)| v),
-        attributes,
-        active,
-        added,
-        removed,
-        external_id: external
-            .get("externalId")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        committed_ms: SystemClock.now_ms(),
+impl Committed {
+    /// The change this write made: the attributes whose values differ between the documents
+    /// before and after it, whether `active` flipped, and the member ids, sorted.
+    ///
+    /// The stored documents are read as their top-level members' JSON text, without building
+    /// either tree: members whose text is the same are unchanged (both were written by the
+    /// same serializer), and only members whose text differs are parsed to compare values.
+    fn into_change(self) -> Result<Change, MalformedRecord> {
+        let malformed = |_| MalformedRecord::new("stored document");
+        let before = self
+            .before
+            .as_deref()
+            .map(Members::of)
+            .transpose()
+            .map_err(malformed)?;
+        let after = self
+            .after
+            .as_deref()
+            .map(Members::of)
+            .transpose()
+            .map_err(malformed)?;
+        let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
+        let what = self.what;
+        let attributes = match what {
+            ChangeKind::Deleted => Vec::new(),
+            _ => before.changed(&after),
+        };
+        let active = match (what, self.kind.relation()) {
+            (ChangeKind::Replaced | ChangeKind::Patched, Relation::MemberOf) => {
+                active_flip(&before.value("active"), &after.value("active"))
+            }
+            _ => None,
+        };
+        let external = if what == ChangeKind::Deleted {
+            &before
+        } else {
+            &after
+        };
+        let mut added = self.added;
+        added.sort();
+        let mut removed = self.removed;
+        removed.sort();
+        Ok(Change {
+            external_id: external.value("externalId").as_str().map(str::to_string),
+            tenant: self.tenant,
+            kind: self.kind,
+            id: self.id.to_string(),
+            change: what,
+            version_before: self.before.as_ref().map(|s| s.version),
+            version_after: self.after.as_ref().map(|s| s.version),
+            attributes,
+            active,
+            added,
+            removed,
+            committed_ms: self.committed_ms,
+        })
     }
+}
+
+/// A stored document's top-level members, as their JSON text.
+#[derive(Debug, Default)]
+struct Members<'a>(HashMap<Cow<'a, str>, &'a RawValue>);
+
+impl<'a> Members<'a> {
+    fn of(stored: &'a Stored) -> serde_json::Result<Self> {
+        serde_json::from_slice(&stored.doc).map(Members)
+    }
+
+    /// The member `name` as a document of its own (`active` and `externalId` alone), so
+    /// [`active_flip`] reads it as it reads a whole document.
+    fn value(&self, name: &str) -> Value {
+        let mut doc = serde_json::Map::new();
+        if let Some(v) = self.0.get(name).and_then(|raw| parse(raw)) {
+            doc.insert(name.to_string(), v);
+        }
+        Value::Object(doc)
+    }
+
+    /// The names of the attributes that differ from `after`, sorted, as
+    /// [`crate::change::changed_attributes`] names them.
+    fn changed(&self, after: &Members<'_>) -> Vec<String> {
+        let differs = |name: &str, a: &RawValue| match self.0.get(name) {
+            None => true,
+            Some(b) if b.get() == a.get() => false,
+            Some(b) => parse(b) != parse(a),
+        };
+        let mut out: BTreeSet<&str> = after
+            .0
+            .iter()
+            .filter(|(name, raw)| differs(name, raw))
+            .map(|(name, _)| name.as_ref())
+            .collect();
+        out.extend(
+            self.0
+                .keys()
+                .filter(|name| !after.0.contains_key(name.as_ref()))
+                .map(AsRef::as_ref),
+        );
+        for bookkeeping in BOOKKEEPING {
+            out.remove(bookkeeping);
+        }
+        out.into_iter().map(str::to_string).collect()
+    }
+}
+
+fn parse(raw: &RawValue) -> Option<Value> {
+    serde_json::from_str(raw.get()).ok()
 }
 
 impl FeedStore for MemoryStore {

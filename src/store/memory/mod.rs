@@ -21,7 +21,7 @@
 mod feed;
 mod registry;
 
-pub use feed::{AttachedFeed, EmittingFeed};
+pub use feed::{AttachedFeed, ChangeStream, EmittingFeed};
 mod tables;
 
 use std::collections::HashMap;
@@ -55,6 +55,15 @@ impl MemoryStore {
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store whose embedded feed keeps at most the newest `window` events per
+    /// tenant (a local server's: memory is the feed's only storage).
+    pub fn with_feed_window(window: usize) -> Self {
+        MemoryStore {
+            feed_out: feed::FeedOut::with_window(window),
+            ..Self::default()
+        }
     }
 
     // A poisoned lock only means another thread panicked mid-operation; every operation
@@ -102,22 +111,24 @@ impl Store for MemoryStore {
         let id: Id = Arc::from(record.id.as_str());
         let table = t.table_mut(kind);
         table.index(&id, &stored.keys);
-        table.records.insert(Arc::clone(&id), Arc::new(stored));
+        let stored = Arc::new(stored);
+        table.records.insert(Arc::clone(&id), Arc::clone(&stored));
         let mut added = Vec::new();
         if kind.has_members() {
             added = t.apply_members(&id, &MemberChange::default(), add).0;
         }
         if self.feed_attached() {
-            self.emit(feed::change_of(
+            let what = ChangeKind::Created;
+            self.emit(
                 tenant,
                 kind,
-                &record.id,
-                ChangeKind::Created,
+                &id,
+                what,
                 None,
-                Some((&record.doc, record.version)),
+                Some(&stored),
                 added,
                 Vec::new(),
-            ));
+            );
         }
         Ok(())
     }
@@ -178,34 +189,33 @@ impl Store for MemoryStore {
                 t.check_replace(&record.id, members)?;
             }
             let add = t.check_members(&members.add)?;
-            let before = if self.feed_attached() {
-                Some((current.doc()?, current.version))
-            } else {
-                None
-            };
             let table = t.table_mut(kind);
             let id = table.shared_id(&record.id);
-            if let Some(old) = table.records.remove(record.id.as_str()) {
+            let before = table.records.remove(record.id.as_str());
+            if let Some(old) = &before {
                 table.unindex(&record.id, &old.keys);
             }
             table.index(&id, &stored.keys);
-            table.records.insert(Arc::clone(&id), Arc::new(stored));
+            let stored = Arc::new(stored);
+            table.records.insert(Arc::clone(&id), Arc::clone(&stored));
             let (added, removed) = if kind.has_members() && !members.is_empty() {
                 t.apply_members(&id, members, add)
             } else {
                 (Vec::new(), Vec::new())
             };
-            if let Some((doc, version)) = &before {
-                self.emit(feed::change_of(
+            if self.feed_attached() {
+                let what = write.into();
+                let before = before.as_ref();
+                self.emit(
                     tenant,
                     kind,
-                    &record.id,
-                    write.into(),
-                    Some((doc, *version)),
-                    Some((&record.doc, record.version)),
+                    &id,
+                    what,
+                    before,
+                    Some(&stored),
                     added,
                     removed,
-                ));
+                );
             }
         }
         let plain = !unique_changes && members.is_empty();
@@ -279,20 +289,22 @@ impl Store for MemoryStore {
             }
             let groups = t.holders_mut();
             let id = groups.shared_id(group_id);
-            groups.records.insert(Arc::clone(&id), Arc::new(stored));
+            let stored = Arc::new(stored);
+            groups.records.insert(Arc::clone(&id), Arc::clone(&stored));
             let (added, removed) = t.apply_members(&id, members, add);
             if self.feed_attached() {
-                let before = current.doc()?;
-                self.emit(feed::change_of(
+                let (kind, what) = (ResourceKind::Group, write.into());
+                let after = Some(&stored);
+                self.emit(
                     tenant,
-                    ResourceKind::Group,
-                    group_id,
-                    write.into(),
-                    Some((&before, current.version)),
-                    Some((&before, version)),
+                    kind,
+                    &id,
+                    what,
+                    Some(&current),
+                    after,
                     added,
                     removed,
-                ));
+                );
             }
             return Ok(record);
         }
@@ -321,20 +333,20 @@ impl Store for MemoryStore {
                 });
             }
         }
-        if let Some(old) = table.records.remove(id) {
+        if let Some((shared, old)) = table.records.remove_entry(id) {
             table.unindex(id, &old.keys);
             if self.feed_attached() {
-                let doc = old.doc()?;
-                self.emit(feed::change_of(
+                let what = ChangeKind::Deleted;
+                self.emit(
                     tenant,
                     kind,
-                    id,
-                    ChangeKind::Deleted,
-                    Some((&doc, old.version)),
+                    &shared,
+                    what,
+                    Some(&old),
                     None,
                     Vec::new(),
                     Vec::new(),
-                ));
+                );
             }
         }
         t.remove_memberships(kind, id);
