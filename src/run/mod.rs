@@ -20,6 +20,8 @@ pub use aws::aws_config;
 pub use settings::{Mode, Settings};
 
 use crate::config::ServeArgs;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+
 use crate::http::{LogFormat, subscriber};
 
 /// Serves as the process is placed: a Lambda function when Lambda started it, otherwise a
@@ -46,7 +48,23 @@ pub fn init_tracing(mode: Mode) {
     // Set once, first thing in main: nothing can have set another subscriber before.
     let _ = tracing_subscriber::util::SubscriberInitExt::try_init(subscriber(
         format,
-        std::io::stderr,
+        stderr_writer(),
         ansi,
     ));
+}
+
+/// Standard error without `std`'s lock around it. Each log line is formatted first and
+/// written with one `write`, which the kernel keeps whole; `std::io::Stderr` also holds a
+/// process-wide lock across that system call, so a local server's worker threads, logging
+/// every request, queued on it and switched threads (futex waits: a third of the sync's
+/// system calls, and most of its context switches).
+fn stderr_writer() -> BoxMakeWriter {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+            return BoxMakeWriter::new(std::sync::Arc::new(std::fs::File::from(fd)));
+        }
+    }
+    BoxMakeWriter::new(std::io::stderr)
 }
