@@ -51,8 +51,7 @@ fn app() -> App {
         issuer: None,
         base_path: "/scim/v2".into(),
         allow_loopback_http: true,
-    })
-    .unwrap();
+    });
     let tokens = Tokens::Static(StaticToken::new(&SecretString::from(STATIC)));
     let admin = TokenDigest::of(ADMIN).unwrap();
     let state = AppState::new(Service::new(MemoryStore::new()), tokens, "/scim/v2")

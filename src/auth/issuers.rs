@@ -8,7 +8,7 @@
 //! on a loopback address, which is how the tests serve a JWKS on 127.0.0.1.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty, Limited};
@@ -72,7 +72,8 @@ type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Byt
 
 /// The federated issuers' keys.
 pub struct Issuers {
-    client: HttpsClient,
+    /// Built at the first fetch.
+    client: OnceLock<HttpsClient>,
     allow_loopback_http: bool,
     clock: Arc<dyn Clock>,
     cache: RwLock<Cache>,
@@ -95,11 +96,22 @@ struct OpenIdConfiguration {
 
 impl Issuers {
     /// A fetcher with the system's root certificates; `allow_loopback_http` only for a local
-    /// server.
-    ///
-    /// # Errors
-    /// When the system has no root certificates.
-    pub fn new(allow_loopback_http: bool, clock: Arc<dyn Clock>) -> Result<Self, IssuerError> {
+    /// server. The roots are loaded at the first fetch: reading them (hundreds of PEM files
+    /// on some systems) cost every start, and most deployments never fetch an issuer's keys.
+    pub fn new(allow_loopback_http: bool, clock: Arc<dyn Clock>) -> Self {
+        Issuers {
+            client: OnceLock::new(),
+            allow_loopback_http,
+            clock,
+            cache: RwLock::new(Cache::default()),
+            fetching: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn client(&self) -> Result<&HttpsClient, IssuerError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .map_err(|e| IssuerError::Fetch {
@@ -110,13 +122,9 @@ impl Issuers {
             .https_or_http()
             .enable_http1()
             .build();
-        Ok(Issuers {
-            client: Client::builder(TokioExecutor::new()).build(https),
-            allow_loopback_http,
-            clock,
-            cache: RwLock::new(Cache::default()),
-            fetching: tokio::sync::Mutex::new(()),
-        })
+        Ok(self
+            .client
+            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
     }
 
     /// Whether `url` may be fetched.
@@ -245,7 +253,7 @@ impl Issuers {
             .header("accept", "application/json")
             .body(Empty::new())
             .map_err(|e| fail(e.to_string()))?;
-        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client.request(request))
+        let response = tokio::time::timeout(FETCH_TIMEOUT, self.client()?.request(request))
             .await
             .map_err(|_| fail("timed out".into()))?
             .map_err(|e| fail(e.to_string()))?;

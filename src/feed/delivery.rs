@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -135,31 +136,58 @@ pub async fn attempt<T: Transport>(
     }
 }
 
+type HttpsClient =
+    Client<hyper_rustls::HttpsConnector<HttpConnector<CheckedResolver>>, Full<Bytes>>;
+
 /// The HTTPS transport, with the address policy applied to every resolved address.
 #[derive(Debug, Clone)]
 pub struct Https {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector<CheckedResolver>>, Full<Bytes>>,
+    /// Built with the system's root certificates, now ([`Https::new`]) or at the first
+    /// delivery ([`Https::lazy`]).
+    client: OnceLock<HttpsClient>,
     policy: UrlPolicy,
 }
 
 impl Https {
-    /// A transport under `policy` (`Deployed` in Lambda: https only, public addresses only).
+    /// A transport under `policy` (`Deployed` in Lambda: https only, public addresses only),
+    /// with the root certificates loaded now, so a function that cannot deliver fails at
+    /// start.
     ///
     /// # Errors
     /// When the system's root certificates cannot be loaded.
     pub fn new(policy: UrlPolicy) -> std::io::Result<Self> {
-        let mut http = HttpConnector::new_with_resolver(CheckedResolver { policy });
+        let transport = Https::lazy(policy);
+        transport.client()?;
+        Ok(transport)
+    }
+
+    /// A transport that loads the root certificates at its first delivery: a local server
+    /// with no webhook never reads them (hundreds of PEM files on some systems, about 4 ms
+    /// and a megabyte at every start).
+    pub fn lazy(policy: UrlPolicy) -> Self {
+        Https {
+            client: OnceLock::new(),
+            policy,
+        }
+    }
+
+    fn client(&self) -> std::io::Result<&HttpsClient> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let mut http = HttpConnector::new_with_resolver(CheckedResolver {
+            policy: self.policy,
+        });
         http.enforce_http(false);
         http.set_connect_timeout(Some(Duration::from_secs(3)));
         let builder = hyper_rustls::HttpsConnectorBuilder::new().with_native_roots()?;
-        let https = match policy {
+        let https = match self.policy {
             UrlPolicy::Deployed => builder.https_only().enable_http1().wrap_connector(http),
             UrlPolicy::Local => builder.https_or_http().enable_http1().wrap_connector(http),
         };
-        Ok(Https {
-            client: Client::builder(TokioExecutor::new()).build(https),
-            policy,
-        })
+        Ok(self
+            .client
+            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
     }
 }
 
@@ -172,12 +200,13 @@ impl Transport for Https {
     ) -> Result<u16, TransportError> {
         // Literal IP hosts never reach the resolver: check the URL itself at every attempt.
         check_url(url, self.policy)?;
+        let client = self.client()?;
         let mut request = http::Request::post(url);
         for (name, value) in headers {
             request = request.header(name, value);
         }
         let request = request.body(Full::new(Bytes::from(body)))?;
-        let response = tokio::time::timeout(ATTEMPT_TIMEOUT, self.client.request(request))
+        let response = tokio::time::timeout(ATTEMPT_TIMEOUT, client.request(request))
             .await
             .map_err(|_| Box::new(AttemptTimedOut) as TransportError)??;
         Ok(response.status().as_u16())

@@ -92,13 +92,7 @@ const LOCAL_BATCH_MAX: usize = 1000;
 
 /// A local server on the embedded store: runs the pipeline on the store's in-process stream
 /// and works webhook deliveries in process (loopback receivers allowed).
-///
-/// # Errors
-/// When the root certificates cannot be loaded.
-pub fn spawn_memory(
-    attached: crate::store::memory::AttachedFeed,
-    settings: &FeedSettings,
-) -> std::io::Result<()> {
+pub fn spawn_memory(attached: crate::store::memory::AttachedFeed, settings: &FeedSettings) {
     let queue = Arc::new(LocalQueue::new());
     let push = WebhookPush::new(Arc::clone(&attached.webhooks), Arc::clone(&queue));
     let pipeline = Pipeline::new(attached.feed, push, settings.retention_secs);
@@ -149,15 +143,14 @@ pub fn spawn_memory(
             }
         }
     });
-    tokio::spawn(queue.run(Https::new(UrlPolicy::Local)?, attached.webhooks));
-    Ok(())
+    tokio::spawn(queue.run(Https::lazy(UrlPolicy::Local), attached.webhooks));
 }
 
 /// A local server on DynamoDB: follows the table's stream and works webhook deliveries in
 /// process, with loopback receivers allowed. Runs until the process ends.
 ///
 /// # Errors
-/// When the table has no stream or the root certificates cannot be loaded.
+/// When the table has no stream.
 pub async fn spawn_local(
     config: &SdkConfig,
     table: &str,
@@ -194,7 +187,7 @@ pub async fn spawn_local(
             tracing::error!(error = %e, "the change feed stopped reading the table's stream");
         }
     });
-    let transport = Https::new(UrlPolicy::Local)?;
+    let transport = Https::lazy(UrlPolicy::Local);
     tokio::spawn(queue.run(transport, store));
     Ok(())
 }

@@ -6,7 +6,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::AuthServer;
 use crate::auth::access::AccessTokens;
-use crate::auth::issuers::{IssuerError, Issuers};
+use crate::auth::issuers::Issuers;
 use crate::auth::liveness::{LivenessCache, StoreLiveness, TenantStatus};
 use crate::auth::signing::SigningKeys;
 use crate::clock::Clock;
@@ -63,10 +63,7 @@ pub struct Wiring<O> {
 }
 
 /// Builds the authorization server and the verifier over one liveness cache.
-///
-/// # Errors
-/// When the system has no TLS root certificates.
-pub fn wire<O: OAuthStore>(w: Wiring<O>) -> Result<OAuth<O>, IssuerError> {
+pub fn wire<O: OAuthStore>(w: Wiring<O>) -> OAuth<O> {
     let liveness = Arc::new(LivenessCache::new(
         Arc::new(StoreLiveness::new(
             Arc::clone(&w.store),
@@ -74,7 +71,7 @@ pub fn wire<O: OAuthStore>(w: Wiring<O>) -> Result<OAuth<O>, IssuerError> {
         )),
         Arc::clone(&w.clock),
     ));
-    let issuers = Arc::new(Issuers::new(w.allow_loopback_http, Arc::clone(&w.clock))?);
+    let issuers = Arc::new(Issuers::new(w.allow_loopback_http, Arc::clone(&w.clock)));
     let issuer = w.issuer.map(|i| i.trim_end_matches('/').to_string());
     let base_path = format!("/{}", w.base_path.trim_matches('/'));
     let audience = issuer.as_ref().map(|i| format!("{i}{base_path}"));
@@ -95,7 +92,7 @@ pub fn wire<O: OAuthStore>(w: Wiring<O>) -> Result<OAuth<O>, IssuerError> {
         issuer,
         base_path,
     });
-    Ok(OAuth { server, access })
+    OAuth { server, access }
 }
 
 impl OAuthArgs {

@@ -96,8 +96,7 @@ pub(super) fn build<S: Store, O: OAuthStore>(
             issuer: args.oauth_issuer.clone(),
             base_path: settings.args.base_path.clone(),
             allow_loopback_http: settings.mode == Mode::Local,
-        })
-        .context("setting up OAuth")?;
+        });
         state = state.with_access_tokens(wired.access);
         public = oauth_router::<S, O>(Arc::clone(&wired.server));
         admin = oauth_admin_router::<O>().with_state(wired.server);

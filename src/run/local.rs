@@ -70,8 +70,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         StoreKind::Memory => {
             let memory = MemoryStore::with_feed_window(args.memory_feed_events);
             if let Some(attached) = memory.attach_feed() {
-                wiring::spawn_memory(attached, &feed_settings(args))
-                    .context("starting the change feed")?;
+                wiring::spawn_memory(attached, &feed_settings(args));
             }
             api::build(memory, MemoryOAuthStore::new(), tokens, keys, &settings)?
         }

@@ -67,8 +67,7 @@ impl<O: OAuthStore> Deployment<O> {
             issuer: None,
             base_path: "/scim/v2".into(),
             allow_loopback_http: true,
-        })
-        .unwrap();
+        });
         let tokens = Tokens::Static(StaticToken::new(&SecretString::from(SCIM_TOKEN)));
         let admin = TokenDigest::of(ADMIN_TOKEN).unwrap();
         let state = AppState::new(Service::new(MemoryStore::new()), tokens, "/scim/v2")
