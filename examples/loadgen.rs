@@ -10,6 +10,10 @@
 //! cargo run --release --example loadgen -- --tenant --server scim 'target/release/scim-lambda'
 //! ```
 //!
+//! `--rounds N` runs the whole list of servers N times, interleaved, and ends with a summary of
+//! medians: each round's "vs null" against that round's null run, p99 per request kind, and
+//! the worst peak RSS.
+//!
 //! `--tenant` runs the same sync inside a tenant: a tenant and its token are made through the
 //! admin API first, and every request goes to its per-tenant URL with its `scim_..._...` token.
 //! `--flood N` adds N connections that send random well-formed tenant tokens during the whole
@@ -83,6 +87,7 @@ struct Opts {
     workers: usize,
     phase_seconds: u64,
     runs: usize,
+    rounds: usize,
     coldstart: bool,
     tenant: bool,
     flood: usize,
@@ -101,7 +106,7 @@ struct Target {
 fn usage() -> ! {
     eprintln!(
         "usage: loadgen [coldstart] [--tenant] [--flood N] [--users N] [--groups N] [--group-size N] [--batch N] \
-         [--workers N] [--phase-seconds S] [--runs N] [--null CMD] [--server NAME CMD]... \
+         [--workers N] [--phase-seconds S] [--runs N] [--rounds N] [--null CMD] [--server NAME CMD]... \
          [--attach NAME HOST:PORT PID]"
     );
     std::process::exit(2)
@@ -116,6 +121,7 @@ fn parse_opts() -> Opts {
         workers: 8,
         phase_seconds: 300,
         runs: 20,
+        rounds: 1,
         coldstart: false,
         tenant: false,
         flood: 0,
@@ -140,6 +146,7 @@ fn parse_opts() -> Opts {
             "--workers" => o.workers = num(next(&mut i)),
             "--phase-seconds" => o.phase_seconds = num(next(&mut i)) as u64,
             "--runs" => o.runs = num(next(&mut i)),
+            "--rounds" => o.rounds = num(next(&mut i)).max(1),
             "--null" => o.targets.push(Target {
                 name: "null".into(),
                 spawn: Some(next(&mut i)),
@@ -1077,6 +1084,112 @@ fn print_reports(o: &Opts, reports: &[TargetReport]) {
     }
 }
 
+/// Medians over interleaved rounds: one run of a server is a few seconds per phase on a shared
+/// machine, and the null server's own throughput moved by half from one run to the next, so a
+/// single round's "vs null" is noise. Each round's ratio is taken against that round's null
+/// run; the summary gives their median and range.
+fn print_summary(rounds: &[Vec<TargetReport>]) {
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+    let rps = |p: &PhaseReport| p.requests as f64 / p.wall.as_secs_f64().max(1e-9);
+    let names: Vec<&str> = rounds[0].iter().map(|r| r.name.as_str()).collect();
+    println!(
+        "\n# summary: median over {} interleaved rounds",
+        rounds.len()
+    );
+    println!("\n| phase | server | req/s | vs null | vs null, min–max | CPU µs/req |");
+    println!("|---|---|---:|---:|---:|---:|");
+    for phase in Phase::ALL {
+        for name in &names {
+            let runs: Vec<(&PhaseReport, Option<f64>)> = rounds
+                .iter()
+                .filter_map(|reports| {
+                    let find = |n: &str| {
+                        reports
+                            .iter()
+                            .find(|r| r.name == n)
+                            .and_then(|r| r.phases.iter().find(|p| p.phase == phase))
+                    };
+                    let ours = find(name)?;
+                    Some((ours, find("null").map(|null| rps(ours) / rps(null))))
+                })
+                .collect();
+            let ratios: Vec<f64> = runs.iter().filter_map(|(_, r)| *r).collect();
+            let (lo, hi) = ratios
+                .iter()
+                .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+            println!(
+                "| {} | {} | {:.0} | {} | {} | {:.0} |",
+                phase.name(),
+                name,
+                median(runs.iter().map(|(p, _)| rps(p)).collect()),
+                if ratios.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{:.2}", median(ratios.clone()))
+                },
+                if ratios.is_empty() {
+                    "-".into()
+                } else {
+                    format!("{lo:.2}–{hi:.2}")
+                },
+                median(
+                    runs.iter()
+                        .map(|(p, _)| p.cpu_secs * 1e6 / p.requests.max(1) as f64)
+                        .collect()
+                ),
+            );
+        }
+    }
+    println!("\n| server | phase | kind | p99 ms, median | p99 ms, worst round |");
+    println!("|---|---|---|---:|---:|");
+    for name in &names {
+        for phase in Phase::ALL {
+            let kinds: BTreeSet<&str> = rounds
+                .iter()
+                .flatten()
+                .filter(|r| r.name == *name)
+                .flat_map(|r| r.phases.iter().filter(|p| p.phase == phase))
+                .flat_map(|p| p.rec.lat.keys().copied())
+                .collect();
+            for kind in kinds {
+                let p99s: Vec<f64> = rounds
+                    .iter()
+                    .flatten()
+                    .filter(|r| r.name == *name)
+                    .flat_map(|r| r.phases.iter().filter(|p| p.phase == phase))
+                    .filter_map(|p| p.rec.lat.get(kind))
+                    .map(|lat| {
+                        let mut s = lat.clone();
+                        s.sort_unstable();
+                        pct(&s, 0.99)
+                    })
+                    .collect();
+                let worst = p99s.iter().copied().fold(0.0, f64::max);
+                println!(
+                    "| {name} | {} | {kind} | {:.2} | {worst:.2} |",
+                    phase.name(),
+                    median(p99s)
+                );
+            }
+        }
+    }
+    println!("\n| server | peak RSS (VmHWM) MiB, worst round |");
+    println!("|---|---:|");
+    for name in &names {
+        let hwm = rounds
+            .iter()
+            .flatten()
+            .filter(|r| r.name == *name)
+            .map(|r| r.hwm_kib)
+            .max()
+            .unwrap_or(0);
+        println!("| {name} | {:.1} |", hwm as f64 / 1024.0);
+    }
+}
+
 /// Time from exec to the first answered request, `runs` times per server.
 async fn coldstart(o: &Opts) {
     println!("| server | runs | min ms | median ms | max ms | peak RSS MiB (idle) |");
@@ -1151,14 +1264,25 @@ fn main() {
             coldstart(&o).await;
             return;
         }
-        let mut reports = Vec::new();
-        for target in &o.targets {
-            eprintln!("running {} ...", target.name);
-            reports.push(run_target(&o, target).await);
+        let mut rounds = Vec::new();
+        for round in 1..=o.rounds {
+            let mut reports = Vec::new();
+            for target in &o.targets {
+                eprintln!("round {round}/{}: running {} ...", o.rounds, target.name);
+                reports.push(run_target(&o, target).await);
+            }
+            if o.rounds > 1 {
+                println!("\n# round {round} of {}", o.rounds);
+            }
+            print_reports(&o, &reports);
+            rounds.push(reports);
         }
-        print_reports(&o, &reports);
-        let failed = reports
+        if o.rounds > 1 {
+            print_summary(&rounds);
+        }
+        let failed = rounds
             .iter()
+            .flatten()
             .any(|r| matches!(&r.verified, Some((_, wrong, _)) if *wrong > 0));
         if failed {
             std::process::exit(1);
