@@ -7,6 +7,9 @@
 //! target/bench-fast/examples/feed_latency --writes 1000 --server target/bench-fast/scim-lambda
 //! ```
 //!
+//! `--gap-ms N` waits N ms before each write: writes with gaps are what an application sees
+//! outside a sync (the embedded feed gathers writes for 5 ms only while they stream in).
+//!
 //! The generator starts the server itself (`SCIM_LISTEN=127.0.0.1:0`, a SCIM and an admin
 //! token, memory store), runs a webhook receiver on 127.0.0.1 and registers it for every event
 //! type through the admin API. Then, one write at a time (so no write waits behind another),
@@ -225,8 +228,9 @@ async fn main() {
             .cloned()
     };
     let writes: usize = arg("--writes").map_or(1000, |n| n.parse().expect("--writes N"));
+    let gap = Duration::from_millis(arg("--gap-ms").map_or(0, |n| n.parse().expect("--gap-ms N")));
     let binary = arg("--server").unwrap_or_else(|| {
-        eprintln!("usage: feed_latency [--writes N] --server PATH-TO-scim-lambda");
+        eprintln!("usage: feed_latency [--writes N] [--gap-ms N] --server PATH-TO-scim-lambda");
         std::process::exit(2)
     });
 
@@ -255,6 +259,9 @@ async fn main() {
     let started = Instant::now();
     let mut round_trips = Vec::new();
     for i in 0..writes {
+        if !gap.is_zero() {
+            tokio::time::sleep(gap).await;
+        }
         let sent = Instant::now();
         let (status, doc) = if i % 2 == 0 {
             scim.call(

@@ -112,7 +112,7 @@ pub struct ServeArgs {
     /// Most events the memory store's feed keeps per tenant, the newest (besides the
     /// retention): process memory is its only storage. The DynamoDB store keeps every event
     /// for the retention period.
-    #[arg(long, env = "SCIM_MEMORY_FEED_EVENTS", default_value_t = 10_000)]
+    #[arg(long, env = "SCIM_MEMORY_FEED_EVENTS", default_value_t = 5_000)]
     pub memory_feed_events: usize,
     /// Build response URLs from `X-Forwarded-Host`/`-Proto`: only behind a proxy you trust
     /// to set them (otherwise any client could put its own host into `Location`).

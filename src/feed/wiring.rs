@@ -84,8 +84,8 @@ pub async fn delivery_function(
     run_deliveries(transport, store(config, table), queue).await
 }
 
-/// How long the embedded store's feed task lets changes gather after the first one wakes it
-/// (Lambda's stream function has a 1 s batching window).
+/// How long the embedded store's feed task lets changes gather when writes stream in (Lambda's
+/// stream function has a 1 s batching window).
 const LOCAL_BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
 /// Most records the embedded store's feed task takes in one batch.
 const LOCAL_BATCH_MAX: usize = 1000;
@@ -100,6 +100,7 @@ pub fn spawn_memory(attached: crate::store::memory::AttachedFeed, settings: &Fee
     tokio::spawn(async move {
         let mut position: u64 = 0;
         let mut batch = Vec::new();
+        let mut last_taken: Option<tokio::time::Instant> = None;
         loop {
             match stream.try_recv() {
                 Ok(next) => batch.push(next),
@@ -109,10 +110,14 @@ pub fn spawn_memory(attached: crate::store::memory::AttachedFeed, settings: &Fee
                         break;
                     };
                     batch.push(first);
-                    // Woken by one write: let the writes that follow it gather, so a sync
-                    // wakes this task once per window rather than once per write (each wake
-                    // is a thread switch on the request path's cores).
-                    tokio::time::sleep(LOCAL_BATCH_WINDOW).await;
+                    // Woken within a window of the last batch: writes are streaming in (a
+                    // sync), so let the ones that follow gather, and this task wakes about
+                    // once per window rather than once per write (each wake is a thread
+                    // switch on the request path's cores). A write after a quiet spell is
+                    // handled at once.
+                    if last_taken.is_some_and(|t| t.elapsed() < LOCAL_BATCH_WINDOW) {
+                        tokio::time::sleep(LOCAL_BATCH_WINDOW).await;
+                    }
                 }
             }
             while batch.len() < LOCAL_BATCH_MAX {
@@ -121,6 +126,7 @@ pub fn spawn_memory(attached: crate::store::memory::AttachedFeed, settings: &Fee
                     Err(_) => break,
                 }
             }
+            last_taken = Some(tokio::time::Instant::now());
             let records: Vec<_> = batch
                 .drain(..)
                 .map(|d| {
