@@ -168,13 +168,9 @@ impl MemoryStore {
         })
     }
 
-    /// Whether a pipeline listens (changes are worth sending).
-    pub(super) fn feed_attached(&self) -> bool {
-        self.feed_out.stream.get().is_some()
-    }
-
-    /// Emits one committed write; called under the write lock, so in commit order. Takes
-    /// only handles: the change is worked out by the stream's reader.
+    /// Emits one committed write when a pipeline is attached; called under the write lock,
+    /// so in commit order. Takes only handles: the change is worked out by the stream's
+    /// reader.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn emit(
         &self,

@@ -117,19 +117,16 @@ impl Store for MemoryStore {
         if kind.has_members() {
             added = t.apply_members(&id, &MemberChange::default(), add).0;
         }
-        if self.feed_attached() {
-            let what = ChangeKind::Created;
-            self.emit(
-                tenant,
-                kind,
-                &id,
-                what,
-                None,
-                Some(&stored),
-                added,
-                Vec::new(),
-            );
-        }
+        self.emit(
+            tenant,
+            kind,
+            &id,
+            ChangeKind::Created,
+            None,
+            Some(&stored),
+            added,
+            Vec::new(),
+        );
         Ok(())
     }
 
@@ -203,20 +200,16 @@ impl Store for MemoryStore {
             } else {
                 (Vec::new(), Vec::new())
             };
-            if self.feed_attached() {
-                let what = write.into();
-                let before = before.as_ref();
-                self.emit(
-                    tenant,
-                    kind,
-                    &id,
-                    what,
-                    before,
-                    Some(&stored),
-                    added,
-                    removed,
-                );
-            }
+            self.emit(
+                tenant,
+                kind,
+                &id,
+                write.into(),
+                before.as_ref(),
+                Some(&stored),
+                added,
+                removed,
+            );
         }
         let plain = !unique_changes && members.is_empty();
         self.count(if plain {
@@ -292,20 +285,16 @@ impl Store for MemoryStore {
             let stored = Arc::new(stored);
             groups.records.insert(Arc::clone(&id), Arc::clone(&stored));
             let (added, removed) = t.apply_members(&id, members, add);
-            if self.feed_attached() {
-                let (kind, what) = (ResourceKind::Group, write.into());
-                let after = Some(&stored);
-                self.emit(
-                    tenant,
-                    kind,
-                    &id,
-                    what,
-                    Some(&current),
-                    after,
-                    added,
-                    removed,
-                );
-            }
+            self.emit(
+                tenant,
+                ResourceKind::Group,
+                &id,
+                write.into(),
+                Some(&current),
+                Some(&stored),
+                added,
+                removed,
+            );
             return Ok(record);
         }
     }
@@ -335,19 +324,16 @@ impl Store for MemoryStore {
         }
         if let Some((shared, old)) = table.records.remove_entry(id) {
             table.unindex(id, &old.keys);
-            if self.feed_attached() {
-                let what = ChangeKind::Deleted;
-                self.emit(
-                    tenant,
-                    kind,
-                    &shared,
-                    what,
-                    Some(&old),
-                    None,
-                    Vec::new(),
-                    Vec::new(),
-                );
-            }
+            self.emit(
+                tenant,
+                kind,
+                &shared,
+                ChangeKind::Deleted,
+                Some(&old),
+                None,
+                Vec::new(),
+                Vec::new(),
+            );
         }
         t.remove_memberships(kind, id);
         Ok(Deleted::Deleted)
