@@ -58,20 +58,20 @@ enum Emitted {
 
 /// A committed write as the store's lock saw it.
 #[derive(Debug)]
-pub(super) struct Committed {
-    pub(super) tenant: TenantId,
-    pub(super) kind: ResourceKind,
-    pub(super) id: Id,
-    pub(super) what: ChangeKind,
+struct Committed {
+    tenant: TenantId,
+    kind: ResourceKind,
+    id: Id,
+    what: ChangeKind,
     /// The stored record before the write (none for a create).
-    pub(super) before: Option<Arc<Stored>>,
+    before: Option<Arc<Stored>>,
     /// The stored record after the write (none for a delete).
-    pub(super) after: Option<Arc<Stored>>,
+    after: Option<Arc<Stored>>,
     /// The member ids the write really added and removed (a replace-all names every member
     /// it removed).
-    pub(super) added: Vec<String>,
-    pub(super) removed: Vec<String>,
-    pub(super) committed_ms: u64,
+    added: Vec<String>,
+    removed: Vec<String>,
+    committed_ms: u64,
 }
 
 /// The embedded store's change stream, as a local server's pipeline reads it: committed
