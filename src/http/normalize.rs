@@ -57,6 +57,11 @@ where
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
         if let Some((prefix, path)) = normalize(req.uri().path(), &self.base_path) {
+            // Most requests are already canonical: keep their URI rather than build it again.
+            if path == req.uri().path() {
+                req.extensions_mut().insert(MountPrefix(prefix));
+                return self.inner.call(req);
+            }
             let path_and_query = match req.uri().query() {
                 Some(q) => format!("{path}?{q}"),
                 None => path,

@@ -11,6 +11,7 @@ use std::fmt;
 
 use crate::scim::error::{Error, Result};
 use crate::scim::filter::{Filter, grammar};
+use crate::scim::schema::ResourceKind;
 use crate::scim::urn;
 
 /// A path to an attribute or a sub-attribute, optionally qualified by a schema URN.
@@ -154,8 +155,21 @@ impl fmt::Display for AttrRef {
 /// a resource name preceded by a version (`...:2.0:User`), while an attribute path adds one more
 /// segment after the resource name.
 pub fn is_schema_urn(s: &str) -> bool {
-    // Most keys asked about are plain attribute names: skip the parser for them.
-    urn::starts_with_ignore_case(s, "urn:") && grammar::schema_urn(s).is_ok()
+    // Most keys asked about are plain attribute names: skip the parser for them. Most of the
+    // rest are the schemas this server defines (an extension's key in every stored user):
+    // they are schema URNs without parsing them again.
+    urn::starts_with_ignore_case(s, "urn:") && (defined_schema(s) || grammar::schema_urn(s).is_ok())
+}
+
+/// Whether `s` is the id of a schema a resource type defines (core or extension).
+fn defined_schema(s: &str) -> bool {
+    ResourceKind::ALL.iter().any(|kind| {
+        kind.schema().id.eq_ignore_ascii_case(s)
+            || kind
+                .extensions()
+                .iter()
+                .any(|e| e.id.eq_ignore_ascii_case(s))
+    })
 }
 
 /// Longest `attributes` / `excludedAttributes` value accepted, in bytes. The User schema with
@@ -380,6 +394,19 @@ mod tests {
         ];
         for (input, want) in rows {
             assert_eq!(is_schema_urn(input), want, "{input}");
+        }
+    }
+
+    /// The schemas answered without the parser are ones the parser accepts too.
+    #[test]
+    fn every_defined_schema_is_a_schema_urn_to_the_grammar() {
+        for kind in ResourceKind::ALL {
+            for id in
+                std::iter::once(kind.schema().id).chain(kind.extensions().iter().map(|e| e.id))
+            {
+                assert!(grammar::schema_urn(id).is_ok(), "{id}");
+                assert!(defined_schema(id), "{id}");
+            }
         }
     }
 }

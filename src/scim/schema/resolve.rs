@@ -98,6 +98,12 @@ impl ResourceKind {
         })
     }
 
+    /// The definition of the unqualified attribute `name`, as [`Self::resolve`] finds it
+    /// (without building a path: projection asks this of every member of every document).
+    pub fn attribute_named(self, name: &str) -> Option<&'static Attribute> {
+        self.find_unqualified(name).map(|(_, attr)| attr)
+    }
+
     fn find_core(self, name: &str) -> Option<&'static Attribute> {
         self.schema()
             .attribute(name)

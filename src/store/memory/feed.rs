@@ -9,7 +9,6 @@
 //! record's old and new images. A write's lock and its request pay for neither.
 
 use std::borrow::Cow;
-use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
@@ -286,26 +285,27 @@ impl<'a> Members<'a> {
     /// The names of the attributes that differ from `after`, sorted, as
     /// [`crate::change::changed_attributes`] names them.
     fn changed(&self, after: &Members<'_>) -> Vec<String> {
+        // Bookkeeping (`meta` changes with every write) is skipped before any value is parsed.
+        let attribute = |name: &str| !BOOKKEEPING.contains(&name);
         let differs = |name: &str, a: &RawValue| match self.get(name) {
             None => true,
             Some(b) if b.get() == a.get() => false,
             Some(b) => parse(b) != parse(a),
         };
-        let mut out: BTreeSet<&str> = after
+        let mut out: Vec<&str> = after
             .0
             .iter()
-            .filter(|(name, raw)| differs(name, raw))
+            .filter(|(name, raw)| attribute(name) && differs(name, raw))
             .map(|(name, _)| name.as_ref())
             .collect();
         out.extend(
             self.0
                 .iter()
                 .map(|(name, _)| name.as_ref())
-                .filter(|name| after.get(name).is_none()),
+                .filter(|name| attribute(name) && after.get(name).is_none()),
         );
-        for bookkeeping in BOOKKEEPING {
-            out.remove(bookkeeping);
-        }
+        out.sort_unstable();
+        out.dedup();
         out.into_iter().map(str::to_string).collect()
     }
 }
