@@ -26,8 +26,8 @@ use scim_lambda::scim::path::{AttrPath, PatchPath};
 use scim_lambda::scim::projection::Projection;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::service::{Resource, Service};
-use scim_lambda::store::Members;
 use scim_lambda::store::memory::MemoryStore;
+use scim_lambda::store::{Document, Members};
 use scim_lambda::tenancy::Tenancy;
 use scim_lambda::{App, AppState, Tokens, app};
 use secrecy::SecretString;
@@ -213,7 +213,7 @@ fn serialise(c: &mut Criterion) {
         kind: ResourceKind::User,
         id: "2819c223-7f76-453a-919d-413861904646".into(),
         version: 1,
-        doc: user_doc(),
+        doc: user_doc().into(),
         members: None,
         groups: None,
     };
@@ -221,7 +221,7 @@ fn serialise(c: &mut Criterion) {
         kind: ResourceKind::Group,
         id: "e9e30dba-f08f-4109-8486-d5c6a331660a".into(),
         version: 1,
-        doc: group_doc(),
+        doc: group_doc().into(),
         members: Some(Members {
             ids: (0..100).map(uuid).collect(),
             truncated: false,
@@ -234,7 +234,7 @@ fn serialise(c: &mut Criterion) {
     c.bench_function("to_json/user/default", |b| {
         b.iter_batched(
             || user.clone(),
-            |r| serde_json::to_vec(&r.into_json(base, &all)).unwrap(),
+            |r| r.render(base, &all).unwrap(),
             BatchSize::SmallInput,
         )
     });
@@ -243,7 +243,29 @@ fn serialise(c: &mut Criterion) {
         |b| {
             b.iter_batched(
                 || user.clone(),
-                |r| serde_json::to_vec(&r.into_json(base, &attrs)).unwrap(),
+                |r| r.render(base, &attrs).unwrap(),
+                BatchSize::SmallInput,
+            )
+        },
+    );
+    // The embedded store's reads: the document as its stored text, rendered without a tree.
+    let stored = Resource {
+        doc: Document::Text(user_doc().to_string().into()),
+        ..user.clone()
+    };
+    c.bench_function("to_json/user/default/stored-text", |b| {
+        b.iter_batched(
+            || stored.clone(),
+            |r| r.render(base, &all).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    c.bench_function(
+        "to_json/user/attributes=userName,emails,name.familyName/stored-text",
+        |b| {
+            b.iter_batched(
+                || stored.clone(),
+                |r| r.render(base, &attrs).unwrap(),
                 BatchSize::SmallInput,
             )
         },
@@ -251,7 +273,7 @@ fn serialise(c: &mut Criterion) {
     c.bench_function("to_json/group-100-members/default", |b| {
         b.iter_batched(
             || group.clone(),
-            |r| serde_json::to_vec(&r.into_json(base, &all)).unwrap(),
+            |r| r.render(base, &all).unwrap(),
             BatchSize::SmallInput,
         )
     });
@@ -260,7 +282,7 @@ fn serialise(c: &mut Criterion) {
         g.members = None;
         b.iter_batched(
             || g.clone(),
-            |r| serde_json::to_vec(&r.into_json(base, &no_members)).unwrap(),
+            |r| r.render(base, &no_members).unwrap(),
             BatchSize::SmallInput,
         )
     });

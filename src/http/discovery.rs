@@ -72,5 +72,5 @@ async fn search_all<S: Store>(
 ) -> Result<Response, ApiError> {
     let params = ListParams::from_search_request(&body)?;
     let page = state.service.search(&caller.tenant, &params).await?;
-    Ok(list_response(page, &params, &base))
+    list_response(page, &params, &base)
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
+use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use super::extract::{BaseUrl, ListQuery, Preconditions, ProjectionQuery, ScimJson, Scope};
@@ -14,7 +15,7 @@ use super::state::AppState;
 use crate::scim::list::{ListParams, ListResponse};
 use crate::scim::projection::Projection;
 use crate::scim::schema::ResourceKind;
-use crate::service::{ListPage, Resource, Written};
+use crate::service::{Error as ServiceError, ListPage, Resource, Written};
 use crate::store::Store;
 
 type Result<T> = std::result::Result<T, ApiError>;
@@ -37,17 +38,20 @@ pub fn router<S: Store>(kind: ResourceKind) -> Router<AppState<S>> {
 
 /// Renders a page of resources as a ListResponse: with `startIndex` in index paging, with
 /// `nextCursor` (absent on the last page) in cursor paging.
-pub fn list_response(page: ListPage, params: &ListParams, base: &str) -> Response {
+pub fn list_response(page: ListPage, params: &ListParams, base: &str) -> Result<Response> {
     let rendered = page
         .resources
         .into_iter()
-        .map(|r| r.into_json(base, &params.projection))
-        .collect();
+        .map(|r| {
+            let text = r.render(base, &params.projection)?;
+            RawValue::from_string(text).map_err(|e| ServiceError::Internal(Box::new(e)))
+        })
+        .collect::<std::result::Result<Vec<_>, ServiceError>>()?;
     let body = match params.cursor {
         None => ListResponse::new(page.total, params.start_index, rendered),
         Some(_) => ListResponse::cursor_page(page.total, rendered, page.next_cursor),
     };
-    response::json(StatusCode::OK, &body)
+    Ok(response::json(StatusCode::OK, &body))
 }
 
 async fn list<S: Store>(
@@ -57,7 +61,7 @@ async fn list<S: Store>(
     ListQuery(params): ListQuery,
 ) -> Result<Response> {
     let page = state.service.list(&tenant, kind, &params).await?;
-    Ok(list_response(page, &params, &base))
+    list_response(page, &params, &base)
 }
 
 async fn search<S: Store>(
@@ -68,7 +72,7 @@ async fn search<S: Store>(
 ) -> Result<Response> {
     let params = ListParams::from_search_request(&body)?;
     let page = state.service.list(&tenant, kind, &params).await?;
-    Ok(list_response(page, &params, &base))
+    list_response(page, &params, &base)
 }
 
 /// How a write is answered: `Location` only for a create; `Prefer: return=minimal` (or a
@@ -85,12 +89,17 @@ fn written(
     base: &str,
     projection: &Projection,
     minimal: bool,
-) -> Response {
+) -> Result<Response> {
     let r = match written {
         Written::Resource(r) if !minimal => r,
-        Written::Resource(r) => return response::empty(StatusCode::NO_CONTENT, Some(&r.etag())),
+        Written::Resource(r) => {
+            return Ok(response::empty(StatusCode::NO_CONTENT, Some(&r.etag())));
+        }
         Written::Version(v) => {
-            return response::empty(StatusCode::NO_CONTENT, Some(&Resource::etag_of(v)));
+            return Ok(response::empty(
+                StatusCode::NO_CONTENT,
+                Some(&Resource::etag_of(v)),
+            ));
         }
     };
     let etag = r.etag();
@@ -98,8 +107,8 @@ fn written(
         Answer::Created => (StatusCode::CREATED, Some(r.location(base))),
         Answer::Updated => (StatusCode::OK, None),
     };
-    let body = r.into_json(base, projection);
-    response::resource(status, &body, &etag, location.as_deref())
+    let body = r.render(base, projection)?;
+    Ok(response::resource(status, body, &etag, location.as_deref()))
 }
 
 async fn create<S: Store>(
@@ -111,13 +120,13 @@ async fn create<S: Store>(
     ScimJson(body): ScimJson,
 ) -> Result<Response> {
     let created = state.service.create(&tenant, kind, &body).await?;
-    Ok(written(
+    written(
         Answer::Created,
         Written::Resource(created),
         &base,
         &projection,
         pre.minimal,
-    ))
+    )
 }
 
 async fn read<S: Store>(
@@ -133,8 +142,8 @@ async fn read<S: Store>(
     if pre.if_none_match.is_some_and(|m| m.matches(r.version)) {
         return Ok(response::empty(StatusCode::NOT_MODIFIED, Some(&etag)));
     }
-    let body = r.into_json(&base, &projection);
-    Ok(response::resource(StatusCode::OK, &body, &etag, None))
+    let body = r.render(&base, &projection)?;
+    Ok(response::resource(StatusCode::OK, body, &etag, None))
 }
 
 async fn replace<S: Store>(
@@ -157,13 +166,13 @@ async fn replace<S: Store>(
             &projection,
         )
         .await?;
-    Ok(written(
+    written(
         Answer::Updated,
         Written::Resource(r),
         &base,
         &projection,
         pre.minimal,
-    ))
+    )
 }
 
 async fn patch<S: Store>(
@@ -186,7 +195,7 @@ async fn patch<S: Store>(
             &projection,
         )
         .await?;
-    Ok(written(Answer::Updated, w, &base, &projection, pre.minimal))
+    written(Answer::Updated, w, &base, &projection, pre.minimal)
 }
 
 async fn delete<S: Store>(

@@ -16,7 +16,12 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
         // valid SCIM error rather than an empty body.
         Err(_) => br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"500","detail":"internal error"}"#.to_vec(),
     };
-    let mut response = Response::new(Body::from(bytes));
+    json_text(status, bytes)
+}
+
+/// A response with the SCIM media type whose JSON is already written.
+fn json_text(status: StatusCode, bytes: impl Into<Body>) -> Response {
+    let mut response = Response::new(bytes.into());
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -25,14 +30,10 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     response
 }
 
-/// A resource response with its `ETag` (and `Location` for a create).
-pub fn resource<T: Serialize>(
-    status: StatusCode,
-    body: &T,
-    etag: &str,
-    location: Option<&str>,
-) -> Response {
-    let mut response = json(status, body);
+/// A resource response, its JSON rendered ([`crate::service::Resource::render`]), with its
+/// `ETag` (and `Location` for a create).
+pub fn resource(status: StatusCode, body: String, etag: &str, location: Option<&str>) -> Response {
+    let mut response = json_text(status, body);
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, v);

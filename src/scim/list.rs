@@ -298,10 +298,10 @@ impl SortKey {
     }
 }
 
-/// A ListResponse body (RFC 7644 §3.4.2).
+/// A ListResponse body (RFC 7644 §3.4.2), its resources as trees or as rendered text.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ListResponse {
+pub struct ListResponse<T = Value> {
     schemas: [&'static str; 1],
     /// Matches over all pages.
     pub total_results: u64,
@@ -316,12 +316,12 @@ pub struct ListResponse {
     pub next_cursor: Option<String>,
     /// The page.
     #[serde(rename = "Resources")]
-    pub resources: Vec<Value>,
+    pub resources: Vec<T>,
 }
 
-impl ListResponse {
+impl<T> ListResponse<T> {
     /// A page of already-rendered resources.
-    pub fn new(total_results: u64, start_index: NonZeroU64, resources: Vec<Value>) -> Self {
+    pub fn new(total_results: u64, start_index: NonZeroU64, resources: Vec<T>) -> Self {
         ListResponse {
             schemas: [urn::LIST_RESPONSE],
             total_results,
@@ -333,7 +333,7 @@ impl ListResponse {
     }
 
     /// A page of cursor paging (RFC 9865): `nextCursor` instead of `startIndex`.
-    pub fn cursor_page(total_results: u64, resources: Vec<Value>, next: Option<String>) -> Self {
+    pub fn cursor_page(total_results: u64, resources: Vec<T>, next: Option<String>) -> Self {
         ListResponse {
             schemas: [urn::LIST_RESPONSE],
             total_results,

@@ -16,6 +16,7 @@ pub mod filter;
 pub(crate) mod fold;
 pub mod input;
 pub mod list;
+pub mod members;
 pub mod patch;
 pub mod path;
 pub mod projection;

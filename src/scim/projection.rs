@@ -56,18 +56,38 @@ impl Projection {
         let Value::Object(mut object) = doc else {
             return doc;
         };
-        object.retain(|key, value| {
-            if key == "schemas" {
-                true
-            } else if is_schema_urn(key) {
-                self.extension(kind, key, value)
-            } else if let Some(def) = kind.attribute_named(key) {
-                self.attribute(kind, None, key, def, value)
-            } else {
-                false
-            }
-        });
+        object.retain(|key, value| self.member(kind, key, value));
         Value::Object(object)
+    }
+
+    /// What the projection does with the top-level member `key`, told from its name alone.
+    pub fn shape(&self, kind: ResourceKind, key: &str) -> Shape {
+        if key == "schemas" {
+            Shape::Keep
+        } else if is_schema_urn(key) {
+            Shape::Project
+        } else if let Some(def) = kind.attribute_named(key) {
+            match self.decide(kind, None, key, def) {
+                Decision::Drop => Shape::Drop,
+                Decision::Keep => Shape::Keep,
+                Decision::Subs(..) => Shape::Project,
+            }
+        } else {
+            Shape::Drop
+        }
+    }
+
+    /// Projects the top-level member `key` in place; whether anything of it is kept.
+    pub fn member(&self, kind: ResourceKind, key: &str, value: &mut Value) -> bool {
+        if key == "schemas" {
+            true
+        } else if is_schema_urn(key) {
+            self.extension(kind, key, value)
+        } else if let Some(def) = kind.attribute_named(key) {
+            self.attribute(kind, None, key, def, value)
+        } else {
+            false
+        }
     }
 
     /// Projects an extension's object in place; whether anything of it is kept.
@@ -148,6 +168,17 @@ impl Projection {
             Decision::Subs(hits.iter().filter_map(|p| p.sub.clone()).collect(), false)
         }
     }
+}
+
+/// What a projection does with a top-level member ([`Projection::shape`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Returned as it is.
+    Keep,
+    /// Not returned.
+    Drop,
+    /// Returned in part: its value must be read ([`Projection::member`]).
+    Project,
 }
 
 #[derive(Debug, PartialEq)]

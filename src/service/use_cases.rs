@@ -46,7 +46,7 @@ impl<S: Store> Service<S> {
             id: id.clone(),
             version: 1,
             keys: index_keys(kind, &doc),
-            doc,
+            doc: doc.into(),
         };
         self.store.create(tenant, kind, &record, &members).await?;
         let members = kind.has_members().then_some(Members {
@@ -108,8 +108,8 @@ impl<S: Store> Service<S> {
             if_match,
             projection,
             UpdateKind::Put,
-            |current| {
-                let created = meta_str(&current.doc, "created");
+            |current, current_doc| {
+                let created = meta_str(current_doc, "created");
                 let doc = with_id_and_meta(
                     kind,
                     prepared.doc.clone(),
@@ -159,9 +159,9 @@ impl<S: Store> Service<S> {
                 if_match,
                 effective,
                 UpdateKind::Patch,
-                |current| {
+                |_, current_doc| {
                     // The one copy of a PATCH: the stored version stays intact if it is refused.
-                    Ok(request.apply(kind, current.doc.clone())?)
+                    Ok(request.apply(kind, current_doc.clone())?)
                 },
             )
             .await?;
@@ -220,7 +220,7 @@ impl<S: Store> Service<S> {
         if_match: Option<&ETagCondition>,
         projection: &Projection,
         how: UpdateKind,
-        change: impl Fn(&Record) -> Result<(Value, MemberChange)>,
+        change: impl Fn(&Record, &Value) -> Result<(Value, MemberChange)>,
     ) -> Result<Resource> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             if attempt > 0 {
@@ -234,10 +234,12 @@ impl<S: Store> Service<S> {
                     });
                 }
             }
-            let (mut doc, members) = change(&current)?;
+            // The stored text stays: a write that changes nothing is answered from it.
+            let current_doc = current.doc.to_tree()?;
+            let (mut doc, members) = change(&current, &current_doc)?;
             // `meta` is the server's (a PUT's document carries a new `lastModified` and
             // version): only the client's attributes say whether the write changes anything.
-            let unchanged = same_content(&doc, &current.doc);
+            let unchanged = same_content(&doc, &current_doc);
             if unchanged && members.is_empty() {
                 // Nothing changes: no write, no new version, no event (Entra re-sends
                 // unchanged values, and a PUT of the stored resource is a common retry).
@@ -261,7 +263,7 @@ impl<S: Store> Service<S> {
                 id: id.to_string(),
                 version,
                 keys: index_keys(kind, &doc),
-                doc,
+                doc: doc.into(),
             };
             match self
                 .store

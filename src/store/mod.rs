@@ -9,6 +9,7 @@
 
 pub(crate) mod calls;
 pub(crate) mod checkpoints;
+mod document;
 pub mod dynamo;
 pub mod feed;
 pub mod limits;
@@ -31,6 +32,7 @@ use crate::scim::schema::ResourceKind;
 pub use crate::scim::list::Sort;
 pub use crate::tenant::TenantId;
 pub use calls::{Call, CallCounts, Calls};
+pub use document::Document;
 pub use limits::{Budget, Limit};
 
 /// The values a resource is indexed by, computed once by the service from the document with
@@ -55,7 +57,7 @@ pub struct Record {
     pub version: u64,
     /// The full resource (`schemas`, `id`, `meta` included), without `members` and `groups`,
     /// which live in membership records.
-    pub doc: Value,
+    pub doc: Document,
     /// Index values of `doc`.
     pub keys: IndexKeys,
 }

@@ -296,7 +296,7 @@ pub async fn filter_and_sort_apply_to_listings<S: Store>(s: Arc<S>) {
     let names: Vec<_> = got
         .records
         .iter()
-        .map(|r| r.doc["userName"].clone())
+        .map(|r| r.doc.to_tree().unwrap()["userName"].clone())
         .collect();
     assert_eq!(names, vec![json!("Abe"), json!("Amy")]);
     assert_eq!(got.total, 2);
@@ -310,7 +310,7 @@ pub async fn filter_and_sort_apply_to_listings<S: Store>(s: Arc<S>) {
     let names: Vec<_> = got
         .records
         .iter()
-        .map(|r| r.doc["userName"].clone())
+        .map(|r| r.doc.to_tree().unwrap()["userName"].clone())
         .collect();
     assert_eq!(
         names,
@@ -719,11 +719,12 @@ pub async fn cursor_pages_visit_every_resource_once<S: Store>(s: Arc<S>) {
     loop {
         let p = s.query(&t, User, &filtered).await.unwrap();
         assert_eq!(p.total, 100);
-        names.extend(
-            p.records
-                .iter()
-                .map(|r| r.doc["userName"].as_str().unwrap().to_string()),
-        );
+        names.extend(p.records.iter().map(|r| {
+            r.doc.to_tree().unwrap()["userName"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }));
         match p.next {
             Some(next) => {
                 filtered.page = PageRequest::Cursor {

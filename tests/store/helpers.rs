@@ -68,7 +68,7 @@ pub fn user_with(user_name: &str, external_id: Option<&str>, work_email: Option<
     Record {
         id,
         version: 1,
-        doc,
+        doc: doc.into(),
         keys: IndexKeys {
             unique: Some(fold_case(user_name)),
             external_id: external_id.map(str::to_string),
@@ -85,7 +85,8 @@ pub fn group(display_name: &str) -> Record {
             "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
             "id": id,
             "displayName": display_name,
-        }),
+        })
+        .into(),
         id,
         version: 1,
         keys: IndexKeys {
@@ -104,7 +105,7 @@ pub fn next(record: &Record, field: &str, value: Value) -> Record {
     if matches!(field, "userName" | "displayName") {
         r.keys.unique = value.as_str().map(fold_case);
     }
-    r.doc[field] = value;
+    r.doc.tree_mut().unwrap()[field] = value;
     r
 }
 

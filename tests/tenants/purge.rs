@@ -104,7 +104,7 @@ async fn the_scheduled_purge_waits_for_the_cache_bound_and_resumes_within_its_bu
     for i in 0..5 {
         let uid = uuid::Uuid::new_v4().to_string();
         let record = Record {
-            doc: serde_json::json!({"id": uid, "userName": format!("s{i}")}),
+            doc: serde_json::json!({"id": uid, "userName": format!("s{i}")}).into(),
             id: uid,
             version: 1,
             keys: IndexKeys {

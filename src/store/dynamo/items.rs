@@ -149,7 +149,7 @@ pub fn resource_item(
     kind: ResourceKind,
     record: &Record,
 ) -> Result<Item, StoreError> {
-    let doc = serde_json::to_string(&record.doc).map_err(ItemError::Json)?;
+    let doc = record.doc.to_text()?.into_owned();
     limits::check_record(kind, record, doc.len())?;
     let mut item = resource_key(tenant, kind, &record.id);
     item.insert(keys::ID.into(), s(&record.id));
@@ -220,7 +220,8 @@ impl TryFrom<&Item> for Record {
     type Error = ItemError;
 
     fn try_from(item: &Item) -> Result<Self, ItemError> {
-        let mut doc = serde_json::from_str(item.string(keys::DOC)?).map_err(ItemError::Json)?;
+        let mut doc: serde_json::Value =
+            serde_json::from_str(item.string(keys::DOC)?).map_err(ItemError::Json)?;
         let version = item.number_u64(keys::VERSION)?;
         // A member-only change bumped the version without rewriting the document.
         if let Some(modified) = item.opt_string(keys::MODIFIED)? {
@@ -235,7 +236,7 @@ impl TryFrom<&Item> for Record {
         Ok(Record {
             id: item.string(keys::ID)?.to_string(),
             version,
-            doc,
+            doc: doc.into(),
             keys: IndexKeys {
                 unique: item.opt_string(keys::UNIQUE)?.map(str::to_string),
                 external_id: item.opt_string(keys::EXTERNAL_ID)?.map(str::to_string),
@@ -254,7 +255,7 @@ mod tests {
         Record {
             id: "u1".into(),
             version: 3,
-            doc: json!({"id": "u1", "userName": "Bob"}),
+            doc: json!({"id": "u1", "userName": "Bob"}).into(),
             keys: IndexKeys {
                 unique: Some("bob".into()),
                 external_id: Some("E1".into()),

@@ -221,7 +221,12 @@ impl DynamoStore {
                 };
                 if let Some(f) = &q.filter {
                     let work = filter::Work::per_query();
-                    records.retain(|r| filter::matches_within(f, kind, &r.doc, &work));
+                    // Read from items, every document here is a tree.
+                    records.retain(|r| {
+                        r.doc
+                            .parsed()
+                            .is_some_and(|doc| filter::matches_within(f, kind, doc, &work))
+                    });
                     if work.exhausted() {
                         return Err(StoreError::TooMany {
                             budget: Budget::Filter {
@@ -233,7 +238,9 @@ impl DynamoStore {
                 if let Some(sort) = &q.sort {
                     // Candidates arrive in id order and the sort is stable: ties stay in id
                     // order.
-                    sort_records(kind, sort, &mut records, |r| &r.doc);
+                    sort_records(kind, sort, &mut records, |r| {
+                        r.doc.parsed().unwrap_or(&serde_json::Value::Null)
+                    });
                 }
                 let total = records.len() as u64;
                 let (records, next) = page_of(&records, page);

@@ -8,10 +8,8 @@
 //! both documents to name the changed attributes), as the stream function does from a
 //! record's old and new images. A write's lock and its request pay for neither.
 
-use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -22,6 +20,7 @@ use super::{Id, MemoryStore};
 use crate::change::{BOOKKEEPING, Change, ChangeKind, Decoded, MalformedRecord, active_flip};
 use crate::clock::{Clock, SystemClock};
 use crate::feed::Event;
+use crate::scim::members::RawMembers;
 use crate::scim::schema::{Relation, ResourceKind};
 use crate::store::feed::{FeedPage, FeedStore, MemoryFeed, Retention};
 use crate::store::webhooks::{Endpoint, MemoryWebhooks, WebhookStore};
@@ -210,13 +209,13 @@ impl Committed {
         let before = self
             .before
             .as_deref()
-            .map(Members::of)
+            .map(members_of)
             .transpose()
             .map_err(malformed)?;
         let after = self
             .after
             .as_deref()
-            .map(Members::of)
+            .map(members_of)
             .transpose()
             .map_err(malformed)?;
         let (before, after) = (before.unwrap_or_default(), after.unwrap_or_default());
@@ -257,21 +256,18 @@ impl Committed {
     }
 }
 
-/// A stored document's top-level members, as their JSON text, in document order. Names are
-/// borrowed from the document unless they contain escapes; a document has a dozen or so
-/// members, so a scan finds one faster than hashing would.
-#[derive(Debug, Default)]
-struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+/// A stored document's members, read from its text.
+fn members_of(stored: &Stored) -> serde_json::Result<RawMembers<'_>> {
+    RawMembers::parse(&stored.doc)
+}
 
-impl<'a> Members<'a> {
-    fn of(stored: &'a Stored) -> serde_json::Result<Self> {
-        serde_json::from_slice(&stored.doc)
-    }
+/// Reads of a stored document's members that the change needs.
+trait ChangeReads {
+    fn value(&self, name: &str) -> Value;
+    fn changed(&self, after: &Self) -> Vec<String>;
+}
 
-    fn get(&self, name: &str) -> Option<&'a RawValue> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, raw)| *raw)
-    }
-
+impl ChangeReads for RawMembers<'_> {
     /// The member `name` as a document of its own (`active` and `externalId` alone), so
     /// [`active_flip`] reads it as it reads a whole document.
     fn value(&self, name: &str) -> Value {
@@ -284,7 +280,7 @@ impl<'a> Members<'a> {
 
     /// The names of the attributes that differ from `after`, sorted, as
     /// [`crate::change::changed_attributes`] names them.
-    fn changed(&self, after: &Members<'_>) -> Vec<String> {
+    fn changed(&self, after: &Self) -> Vec<String> {
         // Bookkeeping (`meta` changes with every write) is skipped before any value is parsed.
         let attribute = |name: &str| !BOOKKEEPING.contains(&name);
         let differs = |name: &str, a: &RawValue| match self.get(name) {
@@ -293,62 +289,18 @@ impl<'a> Members<'a> {
             Some(b) => parse(b) != parse(a),
         };
         let mut out: Vec<&str> = after
-            .0
             .iter()
             .filter(|(name, raw)| attribute(name) && differs(name, raw))
-            .map(|(name, _)| name.as_ref())
+            .map(|(name, _)| name)
             .collect();
         out.extend(
-            self.0
-                .iter()
-                .map(|(name, _)| name.as_ref())
+            self.iter()
+                .map(|(name, _)| name)
                 .filter(|name| attribute(name) && after.get(name).is_none()),
         );
         out.sort_unstable();
         out.dedup();
         out.into_iter().map(str::to_string).collect()
-    }
-}
-
-impl<'de> Deserialize<'de> for Members<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Object;
-        impl<'de> Visitor<'de> for Object {
-            type Value = Members<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(16));
-                while let Some(Name(name)) = map.next_key()? {
-                    members.push((name, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(Members(members))
-            }
-        }
-        deserializer.deserialize_map(Object)
-    }
-}
-
-/// A member's name, borrowed when it has no escapes.
-struct Name<'a>(Cow<'a, str>);
-
-impl<'de> Deserialize<'de> for Name<'de> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Text;
-        impl<'de> Visitor<'de> for Text {
-            type Value = Name<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Name<'de>, E> {
-                Ok(Name(Cow::Owned(v.to_string())))
-            }
-        }
-        deserializer.deserialize_str(Text)
     }
 }
 
@@ -423,8 +375,8 @@ mod tests {
             (r#"{"a\"b":1}"#, r#"{"a\"b":2}"#, &["a\"b"]),
         ];
         for (before, after, expected) in rows {
-            let b: Members<'_> = serde_json::from_str(before).unwrap();
-            let a: Members<'_> = serde_json::from_str(after).unwrap();
+            let b = RawMembers::parse(before).unwrap();
+            let a = RawMembers::parse(after).unwrap();
             let trees = changed_attributes(
                 &serde_json::from_str(before).unwrap(),
                 &serde_json::from_str(after).unwrap(),
@@ -436,8 +388,7 @@ mod tests {
 
     #[test]
     fn a_member_reads_as_a_document_of_its_own() {
-        let doc: Members<'_> =
-            serde_json::from_str(r#"{"active":false,"externalId":"e"}"#).unwrap();
+        let doc = RawMembers::parse(r#"{"active":false,"externalId":"e"}"#).unwrap();
         assert_eq!(doc.value("active"), serde_json::json!({"active": false}));
         assert_eq!(doc.value("externalId")["externalId"], "e");
         assert_eq!(doc.value("missing"), serde_json::json!({}));

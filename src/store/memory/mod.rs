@@ -27,6 +27,8 @@ mod tables;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use serde_json::Value;
+
 use tables::{IdSet, Stored, Tenant};
 
 use super::limits::{self, Budget};
@@ -145,7 +147,7 @@ impl Store for MemoryStore {
                 .and_then(|t| t.table(kind).records.get(id))
                 .map(Arc::clone)
         };
-        found.map(|s| s.record(id)).transpose()
+        Ok(found.map(|s| s.record(id)))
     }
 
     async fn update_as(
@@ -254,7 +256,7 @@ impl Store for MemoryStore {
             let record = Record {
                 id: group_id.to_string(),
                 version,
-                doc,
+                doc: doc.into(),
                 keys: current.keys.clone(),
             };
             let stored = Stored::of(&record)?;
@@ -278,7 +280,7 @@ impl Store for MemoryStore {
             if t.changes_nothing(group_id, members) {
                 // Re-adding members or removing non-members: nothing is written, the version
                 // stays, and the feed sees no change.
-                return current.record(group_id);
+                return Ok(current.record(group_id));
             }
             let groups = t.holders_mut();
             let id = groups.shared_id(group_id);
@@ -295,7 +297,7 @@ impl Store for MemoryStore {
                 added,
                 removed,
             );
-            return Ok(record);
+            return Ok(stored.record(group_id));
         }
     }
 
@@ -381,10 +383,7 @@ impl Store for MemoryStore {
                     .map(|(id, s)| (Arc::clone(id), Arc::clone(s)))
                     .collect();
                 drop(tenants);
-                let records = page
-                    .iter()
-                    .map(|(id, s)| s.record(id))
-                    .collect::<StoreResult<Vec<_>>>()?;
+                let records = page.iter().map(|(id, s)| s.record(id)).collect();
                 return Ok(Page {
                     total: total as u64,
                     records,
@@ -400,11 +399,12 @@ impl Store for MemoryStore {
         let work = Work::per_query();
         let mut matching: Vec<Record> = Vec::new();
         for (id, stored) in &candidates {
-            let record = stored.record(id)?;
-            let keep = query
-                .filter
-                .as_ref()
-                .is_none_or(|f| filter::matches_within(f, kind, &record.doc, &work));
+            // Parsed only to evaluate a filter (or sort): an index lookup renders the text.
+            let mut record = stored.record(id);
+            let keep = match &query.filter {
+                None => true,
+                Some(f) => filter::matches_within(f, kind, record.doc.tree()?, &work),
+            };
             if work.exhausted() {
                 return Err(StoreError::TooMany {
                     budget: Budget::Filter {
@@ -417,7 +417,12 @@ impl Store for MemoryStore {
             }
         }
         if let Some(sort) = &query.sort {
-            sort_records(kind, sort, &mut matching, |r: &Record| &r.doc);
+            for record in &mut matching {
+                record.doc.tree()?;
+            }
+            sort_records(kind, sort, &mut matching, |r: &Record| {
+                r.doc.parsed().unwrap_or(&Value::Null)
+            });
         }
         let total = matching.len() as u64;
         let (records, next) = page_of(&matching, &query.page);

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::Id;
 use crate::scim::schema::{Relation, ResourceKind};
-use crate::store::{IndexKeys, Lookup, MemberChange, Record, StoreError, StoreResult};
+use crate::store::{Document, IndexKeys, Lookup, MemberChange, Record, StoreError, StoreResult};
 #[derive(Debug, Default)]
 pub(super) struct Tenant {
     /// One table per resource type, indexed by [`ResourceKind`].
@@ -25,7 +25,7 @@ pub(super) struct Tenant {
 #[derive(Debug)]
 pub(super) struct Stored {
     pub(super) version: u64,
-    pub(super) doc: Box<[u8]>,
+    pub(super) doc: Arc<str>,
     pub(super) keys: IndexKeys,
 }
 
@@ -106,19 +106,11 @@ pub(super) fn remove_from(index: &mut HashMap<Box<str>, IdSet>, key: Option<&str
 
 impl Stored {
     pub(super) fn of(record: &Record) -> StoreResult<Stored> {
-        // Serialised into a reused buffer, then copied into an allocation of exactly its
-        // length: a growing `String` shrunk with `into_boxed_str` reallocates and leaves holes
-        // that showed up as RSS growth under a PATCH-heavy sync.
-        thread_local! {
-            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-        }
-        let doc = SCRATCH.with(|buf| {
-            let mut buf = buf.borrow_mut();
-            buf.clear();
-            serde_json::to_writer(&mut *buf, &record.doc)
-                .map(|()| Box::<[u8]>::from(buf.as_slice()))
-                .map_err(|e| StoreError::Internal(Box::new(e)))
-        })?;
+        let doc = match &record.doc {
+            // Written back as read (a group's member-only change keeps its document).
+            Document::Text(text) => Arc::clone(text),
+            Document::Tree(tree) => compact(tree)?,
+        };
         Ok(Stored {
             version: record.version,
             doc,
@@ -127,17 +119,35 @@ impl Stored {
     }
 
     pub(super) fn doc(&self) -> StoreResult<Value> {
-        serde_json::from_slice(&self.doc).map_err(|e| StoreError::Internal(Box::new(e)))
+        Document::Text(Arc::clone(&self.doc)).into_tree()
     }
 
-    pub(super) fn record(&self, id: &str) -> StoreResult<Record> {
-        Ok(Record {
+    /// The record, its document as the stored text (parsed only if a reader asks).
+    pub(super) fn record(&self, id: &str) -> Record {
+        Record {
             id: id.to_string(),
             version: self.version,
-            doc: self.doc()?,
+            doc: Document::Text(Arc::clone(&self.doc)),
             keys: self.keys.clone(),
-        })
+        }
     }
+}
+
+/// `tree` as compact JSON text, serialised into a reused buffer and then copied into an
+/// allocation of exactly its length: a growing `String` shrunk with `into_boxed_str`
+/// reallocates and leaves holes that showed up as RSS growth under a PATCH-heavy sync.
+fn compact(tree: &Value) -> StoreResult<Arc<str>> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        serde_json::to_writer(&mut *buf, tree).map_err(|e| StoreError::Internal(Box::new(e)))?;
+        std::str::from_utf8(&buf)
+            .map(Arc::from)
+            .map_err(|e| StoreError::Internal(Box::new(e)))
+    })
 }
 
 impl Tenant {
