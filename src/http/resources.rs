@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use serde_json::value::RawValue;
 
 use super::error::ApiError;
 use super::extract::{BaseUrl, ListQuery, Preconditions, ProjectionQuery, ScimJson, Scope};
@@ -42,16 +41,16 @@ pub fn list_response(page: ListPage, params: &ListParams, base: &str) -> Result<
     let rendered = page
         .resources
         .into_iter()
-        .map(|r| {
-            let text = r.render(base, &params.projection)?;
-            RawValue::from_string(text).map_err(|e| ServiceError::Internal(Box::new(e)))
-        })
+        .map(|r| r.render(base, &params.projection))
         .collect::<std::result::Result<Vec<_>, ServiceError>>()?;
     let body = match params.cursor {
         None => ListResponse::new(page.total, params.start_index, rendered),
         Some(_) => ListResponse::cursor_page(page.total, rendered, page.next_cursor),
     };
-    Ok(response::json(StatusCode::OK, &body))
+    let bytes = body
+        .to_json()
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    Ok(response::json_text(StatusCode::OK, bytes))
 }
 
 async fn list<S: Store>(

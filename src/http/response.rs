@@ -20,7 +20,7 @@ pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
 }
 
 /// A response with the SCIM media type whose JSON is already written.
-fn json_text(status: StatusCode, bytes: impl Into<Body>) -> Response {
+pub fn json_text(status: StatusCode, bytes: impl Into<Body>) -> Response {
     let mut response = Response::new(bytes.into());
     *response.status_mut() = status;
     response.headers_mut().insert(

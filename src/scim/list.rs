@@ -345,6 +345,38 @@ impl<T> ListResponse<T> {
     }
 }
 
+impl ListResponse<String> {
+    /// The body of a page of resources rendered as JSON text: the envelope as serde writes it,
+    /// with the texts copied into `Resources` as they are rather than parsed again.
+    ///
+    /// # Errors
+    /// Never in practice: `Resources` is the envelope's last field, which a test checks.
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let envelope = ListResponse::<Value> {
+            schemas: self.schemas,
+            total_results: self.total_results,
+            items_per_page: self.items_per_page,
+            start_index: self.start_index,
+            next_cursor: self.next_cursor.clone(),
+            resources: Vec::new(),
+        };
+        let mut out = serde_json::to_vec(&envelope)?;
+        if !out.ends_with(b"[]}") {
+            return Err(serde::ser::Error::custom("Resources is not the last field"));
+        }
+        out.truncate(out.len() - 2);
+        out.reserve(self.resources.iter().map(|r| r.len() + 1).sum::<usize>() + 2);
+        for (i, resource) in self.resources.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(resource.as_bytes());
+        }
+        out.extend_from_slice(b"]}");
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -524,6 +556,33 @@ mod tests {
         assert_eq!(v["schemas"][0], urn::LIST_RESPONSE);
         assert!(v["Resources"].is_array());
         assert!(v.get("nextCursor").is_none());
+    }
+
+    #[test]
+    fn rendered_pages_are_the_pages_serde_writes() {
+        let docs = [
+            json!({"id": "1", "a": [1, {"b": "\""}]}),
+            json!({"id": "2"}),
+        ];
+        for n in 0..=docs.len() {
+            let texts: Vec<String> = docs[..n].iter().map(Value::to_string).collect();
+            let pages = [
+                (
+                    ListResponse::new(7, NonZeroU64::MIN, texts.clone()),
+                    ListResponse::new(7, NonZeroU64::MIN, docs[..n].to_vec()),
+                ),
+                (
+                    ListResponse::cursor_page(7, texts, Some("c".into())),
+                    ListResponse::cursor_page(7, docs[..n].to_vec(), Some("c".into())),
+                ),
+            ];
+            for (rendered, trees) in pages {
+                assert_eq!(
+                    rendered.to_json().unwrap(),
+                    serde_json::to_vec(&trees).unwrap()
+                );
+            }
+        }
     }
 
     #[test]

@@ -65,7 +65,19 @@ impl Projection {
         if key == "schemas" {
             Shape::Keep
         } else if is_schema_urn(key) {
-            Shape::Project
+            // Unasked, an extension comes whole unless it defines attributes returned only on
+            // request or never (custom extensions hold strings returned by default).
+            let hides = kind.extension(key).is_some_and(|schema| {
+                schema
+                    .attributes
+                    .iter()
+                    .any(|a| matches!(a.returned, Returned::Never | Returned::Request))
+            });
+            if self.is_requested() || hides {
+                Shape::Project
+            } else {
+                Shape::KeepObject
+            }
         } else if let Some(def) = kind.attribute_named(key) {
             match self.decide(kind, None, key, def) {
                 Decision::Drop => Shape::Drop,
@@ -175,6 +187,8 @@ impl Projection {
 pub enum Shape {
     /// Returned as it is.
     Keep,
+    /// Returned as it is if it is an object with members (an extension), else not.
+    KeepObject,
     /// Not returned.
     Drop,
     /// Returned in part: its value must be read ([`Projection::member`]).

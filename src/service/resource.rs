@@ -173,6 +173,13 @@ impl Out {
                 self.buf.extend_from_slice(raw.as_bytes());
                 Ok(())
             }
+            // Compact text: an empty object is exactly `{}`.
+            Shape::KeepObject if raw.starts_with('{') && raw != "{}" => {
+                self.key(name)?;
+                self.buf.extend_from_slice(raw.as_bytes());
+                Ok(())
+            }
+            Shape::KeepObject => Ok(()),
             Shape::Project => {
                 let mut value: Value = serde_json::from_str(raw).map_err(internal)?;
                 if let Some(m) = value.as_object_mut().filter(|_| meta) {
@@ -275,6 +282,11 @@ mod tests {
             stored.clone(),
             json!({"id": "u1", "meta": {}}),
             json!({"id": "u1", "userName": "a\"b\\c \u{e9}"}),
+            // Extensions that are empty or not objects are never returned.
+            json!({"id": "u1",
+                   "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {},
+                   "urn:ietf:params:scim:schemas:extension:Custom:2.0:User": "x",
+                   "urn:ietf:params:scim:schemas:extension:Other:2.0:User": {"a": "b"}}),
         ];
         for doc in docs {
             for groups in [None, Some(vec![]), Some(vec!["g1", "g2"])] {

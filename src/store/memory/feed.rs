@@ -283,9 +283,12 @@ impl ChangeReads for RawMembers<'_> {
     fn changed(&self, after: &Self) -> Vec<String> {
         // Bookkeeping (`meta` changes with every write) is skipped before any value is parsed.
         let attribute = |name: &str| !BOOKKEEPING.contains(&name);
+        // Both texts come from one serializer: equal values are equal text, or the same
+        // members in another order, which is the same length. Only that case is parsed.
         let differs = |name: &str, a: &RawValue| match self.get(name) {
             None => true,
             Some(b) if b.get() == a.get() => false,
+            Some(b) if b.get().len() != a.get().len() => true,
             Some(b) => parse(b) != parse(a),
         };
         let mut out: Vec<&str> = after
