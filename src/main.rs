@@ -6,12 +6,6 @@ use clap::Parser;
 use scim_lambda::config::{Cli, Command, ServeArgs};
 use scim_lambda::run::{self, Mode};
 
-/// The local server's allocator: a request builds and drops a few hundred small blocks across
-/// two worker threads and the feed task, which mimalloc's per-thread pages serve for 13-22 %
-/// less CPU than the system allocator (docs/performance.md, "Allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -13,8 +13,9 @@
 //!
 //! Memory (docs/performance.md, "Memory store"): a document is kept as its compact JSON text,
 //! not as a `serde_json::Value` tree (whose order-preserving maps cost about four times the
-//! text), and parsed when it is read; each id is one shared `Arc<str>` referenced by the
-//! record, the unique guard, the indexes and the memberships; and an index entry or membership
+//! text), and rendered from that text or parsed when it is read; each id is one shared
+//! `Arc<str>` referenced by the record, the unique guard, the indexes and the memberships, and
+//! each index key one shared by the record and its index entry; and an index entry or membership
 //! that names a single id holds it inline instead of in a one-element `BTreeSet`. A stored
 //! Entra user costs about 1.3 KiB instead of about 6 KiB.
 
@@ -33,8 +34,8 @@ use tables::{IdSet, Stored, Tenant};
 
 use super::limits::{self, Budget};
 use super::{
-    Broken, Call, Calls, Deleted, Lookup, MemberChange, Members, Page, PageRequest, Query, Record,
-    Store, StoreError, StoreResult, TenantId, page_of, stamp_meta,
+    Broken, Call, Calls, Deleted, IndexKeys, Lookup, MemberChange, Members, Page, PageRequest,
+    Query, Record, Store, StoreError, StoreResult, TenantId, page_of, stamp_meta,
 };
 use crate::change::{ChangeKind, UpdateKind};
 use crate::scim::filter::{self, Work};
@@ -178,7 +179,7 @@ impl Store for MemoryStore {
                     current: current.version,
                 });
             }
-            unique_changes = current.keys.unique != record.keys.unique;
+            unique_changes = current.keys.unique.as_deref() != record.keys.unique.as_deref();
             if table.taken(record.keys.unique.as_deref(), &record.id) {
                 return Err(StoreError::Uniqueness {
                     attribute: kind.unique_attribute(),
@@ -257,9 +258,13 @@ impl Store for MemoryStore {
                 id: group_id.to_string(),
                 version,
                 doc: doc.into(),
-                keys: current.keys.clone(),
+                keys: IndexKeys::default(),
             };
-            let stored = Stored::of(&record)?;
+            // The keys stay the ones the indexes hold: a member change does not touch them.
+            let stored = Stored {
+                keys: current.keys.clone(),
+                ..Stored::of(&record)?
+            };
             let mut tenants = self.write();
             let t = tenants.entry(tenant.clone()).or_default();
             let now = t
