@@ -5,8 +5,10 @@
 //! # Layout
 //!
 //! - [`scim`]: the protocol, pure and synchronous: schemas, filters, paths, PATCH, projection,
-//!   list responses, discovery, and the client quirks (`scim::compat`). No I/O.
-//! - [`store`]: the [`store::Store`] trait with a typed query, the embedded
+//!   list responses, discovery, a document's members as text (`scim::members`), and the client
+//!   quirks (`scim::compat`). No I/O.
+//! - [`store`]: the [`store::Store`] trait with a typed query, the documents it hands over
+//!   ([`store::Document`]: a tree or the stored text), the embedded
 //!   [`store::memory::MemoryStore`] and the DynamoDB store.
 //! - [`service`]: the use cases (create, get, list, replace, patch, delete) over `scim` and
 //!   `store`, with versions and bounded retries.
