@@ -90,15 +90,16 @@ impl Projection {
     }
 
     /// Projects the top-level member `key` in place; whether anything of it is kept.
+    /// [`Projection::shape`] decides; only a member it cuts into is read.
     pub fn member(&self, kind: ResourceKind, key: &str, value: &mut Value) -> bool {
-        if key == "schemas" {
-            true
-        } else if is_schema_urn(key) {
-            self.extension(kind, key, value)
-        } else if let Some(def) = kind.attribute_named(key) {
-            self.attribute(kind, None, key, def, value)
-        } else {
-            false
+        match self.shape(kind, key) {
+            Shape::Keep => true,
+            Shape::Drop => false,
+            Shape::KeepObject => value.as_object().is_some_and(|o| !o.is_empty()),
+            Shape::Project if is_schema_urn(key) => self.extension(kind, key, value),
+            Shape::Project => kind
+                .attribute_named(key)
+                .is_some_and(|def| self.attribute(kind, None, key, def, value)),
         }
     }
 

@@ -144,6 +144,12 @@ impl Out {
         Ok(())
     }
 
+    fn copy(&mut self, name: &str, raw: &str) -> Result<()> {
+        self.key(name)?;
+        self.buf.extend_from_slice(raw.as_bytes());
+        Ok(())
+    }
+
     /// One stored member as the projection has it: copied, left out, or read and projected.
     fn member(
         &mut self,
@@ -168,17 +174,9 @@ impl Out {
                 self.buf.push(b'}');
                 Ok(())
             }
-            Shape::Keep => {
-                self.key(name)?;
-                self.buf.extend_from_slice(raw.as_bytes());
-                Ok(())
-            }
+            Shape::Keep => self.copy(name, raw),
             // Compact text: an empty object is exactly `{}`.
-            Shape::KeepObject if raw.starts_with('{') && raw != "{}" => {
-                self.key(name)?;
-                self.buf.extend_from_slice(raw.as_bytes());
-                Ok(())
-            }
+            Shape::KeepObject if raw.starts_with('{') && raw != "{}" => self.copy(name, raw),
             Shape::KeepObject => Ok(()),
             Shape::Project => {
                 let mut value: Value = serde_json::from_str(raw).map_err(internal)?;

@@ -357,9 +357,11 @@ mod tests {
     /// Reading the members' text names the same attributes as comparing whole trees.
     #[test]
     fn raw_members_name_what_the_trees_name() {
-        let rows: [(&str, &str, &[&str]); 7] = [
+        let rows: [(&str, &str, &[&str]); 8] = [
             (r#"{"a":1,"b":"x"}"#, r#"{"a":1,"b":"x"}"#, &[]),
             (r#"{"a":1,"b":"x"}"#, r#"{"a":2,"b":"x"}"#, &["a"]),
+            // Text of another length: changed, told without parsing.
+            (r#"{"a":1,"b":"x"}"#, r#"{"a":1,"b":"xy"}"#, &["b"]),
             (r#"{"a":1}"#, r#"{"a":1,"c":[1]}"#, &["c"]),
             (r#"{"a":1,"c":[1]}"#, r#"{"a":1}"#, &["c"]),
             // The same value written in another member order is no change.

@@ -34,8 +34,8 @@ use tables::{IdSet, Stored, Tenant};
 
 use super::limits::{self, Budget};
 use super::{
-    Broken, Call, Calls, Deleted, IndexKeys, Lookup, MemberChange, Members, Page, PageRequest,
-    Query, Record, Store, StoreError, StoreResult, TenantId, page_of, stamp_meta,
+    Broken, Call, Calls, Deleted, Lookup, MemberChange, Members, Page, PageRequest, Query, Record,
+    Store, StoreError, StoreResult, TenantId, page_of, stamp_meta,
 };
 use crate::change::{ChangeKind, UpdateKind};
 use crate::scim::filter::{self, Work};
@@ -254,17 +254,7 @@ impl Store for MemoryStore {
             }
             let mut doc = current.doc()?;
             stamp_meta(&mut doc, version, modified);
-            let record = Record {
-                id: group_id.to_string(),
-                version,
-                doc: doc.into(),
-                keys: IndexKeys::default(),
-            };
-            // The keys stay the ones the indexes hold: a member change does not touch them.
-            let stored = Stored {
-                keys: current.keys.clone(),
-                ..Stored::of(&record)?
-            };
+            let stored = current.restamped(version, &doc)?;
             let mut tenants = self.write();
             let t = tenants.entry(tenant.clone()).or_default();
             let now = t

@@ -149,6 +149,16 @@ impl Stored {
         })
     }
 
+    /// This resource at `version` with the document `doc`, its keys (and so the index
+    /// entries that share them) unchanged: a member change touches no key.
+    pub(super) fn restamped(&self, version: u64, doc: &Value) -> StoreResult<Stored> {
+        Ok(Stored {
+            version,
+            doc: compact(doc)?,
+            keys: self.keys.clone(),
+        })
+    }
+
     pub(super) fn doc(&self) -> StoreResult<Value> {
         Document::Text(Arc::clone(&self.doc)).into_tree()
     }
