@@ -13,6 +13,7 @@ use axum::response::Response;
 use tracing_subscriber::fmt::MakeWriter;
 
 use super::error::ErrorClass;
+use super::log_line::CompactLine;
 use super::metrics::{RequestMetrics, Settings, write_emf};
 use super::state::AppState;
 use crate::auth::Principal;
@@ -23,7 +24,7 @@ use crate::store::Store;
 pub enum LogFormat {
     /// One JSON object per line (Lambda: CloudWatch Logs Insights reads the fields).
     Json,
-    /// Compact text (a local server).
+    /// Compact text (a local server), without colour: `log_line::CompactLine`.
     Compact,
 }
 
@@ -42,7 +43,7 @@ where
         .with_writer(writer);
     match format {
         LogFormat::Json => builder.json().with_current_span(false).finish().into(),
-        LogFormat::Compact => builder.compact().finish().into(),
+        LogFormat::Compact => builder.event_format(CompactLine).finish().into(),
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) mod error;
 mod extract;
 pub mod limits;
 mod log;
+mod log_line;
 pub mod metrics;
 mod normalize;
 pub mod oauth;

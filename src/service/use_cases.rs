@@ -13,7 +13,17 @@ use crate::scim::input::prepare;
 use crate::scim::patch::PatchRequest;
 use crate::scim::projection::Projection;
 use crate::scim::schema::{PatchAnswer, ResourceKind};
-use crate::store::{Deleted, MemberChange, Members, Record, Store, StoreError, TenantId};
+use crate::store::{Deleted, Document, MemberChange, Members, Record, Store, StoreError, TenantId};
+
+/// What a write's change makes of the current document.
+struct Revised {
+    /// The new document.
+    doc: Value,
+    /// The membership changes.
+    members: MemberChange,
+    /// Whether any attribute of the document changed (`meta` aside).
+    changed: bool,
+}
 
 /// What a write answers with.
 #[derive(Debug)]
@@ -46,7 +56,7 @@ impl<S: Store> Service<S> {
             id: id.clone(),
             version: 1,
             keys: index_keys(kind, &doc),
-            doc: doc.into(),
+            doc: Document::written(&doc)?,
         };
         self.store.create(tenant, kind, &record, &members).await?;
         let members = kind.has_members().then_some(Members {
@@ -109,7 +119,7 @@ impl<S: Store> Service<S> {
             projection,
             UpdateKind::Put,
             |current, current_doc| {
-                let created = meta_str(current_doc, "created");
+                let created = meta_str(&current_doc, "created");
                 let doc = with_id_and_meta(
                     kind,
                     prepared.doc.clone(),
@@ -118,7 +128,14 @@ impl<S: Store> Service<S> {
                     &now(),
                     current.version + 1,
                 );
-                Ok((doc, change.clone()))
+                // `meta` is the server's (it carries a new `lastModified` and version): only
+                // the client's attributes say whether the PUT changes anything.
+                let changed = !same_content(&doc, &current_doc);
+                Ok(Revised {
+                    doc,
+                    members: change.clone(),
+                    changed,
+                })
             },
         )
         .await
@@ -160,8 +177,12 @@ impl<S: Store> Service<S> {
                 effective,
                 UpdateKind::Patch,
                 |_, current_doc| {
-                    // The one copy of a PATCH: the stored version stays intact if it is refused.
-                    Ok(request.apply(kind, current_doc.clone())?)
+                    let patched = request.apply(kind, current_doc)?;
+                    Ok(Revised {
+                        doc: patched.doc,
+                        members: patched.members,
+                        changed: patched.changed,
+                    })
                 },
             )
             .await?;
@@ -220,7 +241,7 @@ impl<S: Store> Service<S> {
         if_match: Option<&ETagCondition>,
         projection: &Projection,
         how: UpdateKind,
-        change: impl Fn(&Record, &Value) -> Result<(Value, MemberChange)>,
+        change: impl Fn(&Record, Value) -> Result<Revised>,
     ) -> Result<Resource> {
         for attempt in 0..MAX_WRITE_ATTEMPTS {
             if attempt > 0 {
@@ -234,12 +255,15 @@ impl<S: Store> Service<S> {
                     });
                 }
             }
-            // The stored text stays: a write that changes nothing is answered from it.
-            let current_doc = current.doc.to_tree()?;
-            let (mut doc, members) = change(&current, &current_doc)?;
-            // `meta` is the server's (a PUT's document carries a new `lastModified` and
-            // version): only the client's attributes say whether the write changes anything.
-            let unchanged = same_content(&doc, &current_doc);
+            // The change works on a tree of its own, parsed from the stored text (which
+            // stays: a write that changes nothing is answered from it).
+            let current_doc = current.doc.to_tree()?.into_owned();
+            let Revised {
+                mut doc,
+                members,
+                changed,
+            } = change(&current, current_doc)?;
+            let unchanged = !changed;
             if unchanged && members.is_empty() {
                 // Nothing changes: no write, no new version, no event (Entra re-sends
                 // unchanged values, and a PUT of the stored resource is a common retry).
@@ -263,7 +287,7 @@ impl<S: Store> Service<S> {
                 id: id.to_string(),
                 version,
                 keys: index_keys(kind, &doc),
-                doc: doc.into(),
+                doc: Document::written(&doc)?,
             };
             match self
                 .store

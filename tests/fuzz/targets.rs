@@ -10,7 +10,7 @@ use proptest::prelude::*;
 use scim_lambda::auth::StaticToken;
 use scim_lambda::scim::filter::{CompValue, Filter, matches};
 use scim_lambda::scim::input::prepare;
-use scim_lambda::scim::patch::PatchRequest;
+use scim_lambda::scim::patch::{PatchRequest, Patched};
 use scim_lambda::scim::path::PatchPath;
 use scim_lambda::scim::schema::ResourceKind;
 use scim_lambda::scim::urn::{ENTERPRISE_USER, ERROR};
@@ -182,7 +182,13 @@ fn check_patch(body: &Value, kind: ResourceKind, start: &Value) -> Result<(), St
     // A refused PATCH cannot change the stored document: `apply` consumes its own copy.
     match request.apply(kind, start.clone()) {
         Err(_) => Ok(()),
-        Ok((doc, _)) => {
+        Ok(Patched { doc, changed, .. }) => {
+            // The service answers a no-op from the stored document on this word alone.
+            if changed != (doc != *start) {
+                return Err(format!(
+                    "changed is {changed}, but the document became {doc}"
+                ));
+            }
             if doc["id"] != start["id"] || doc["meta"]["created"] != start["meta"]["created"] {
                 return Err(format!("id or meta.created changed: {doc}"));
             }
@@ -202,10 +208,10 @@ fn check_patch(body: &Value, kind: ResourceKind, start: &Value) -> Result<(), St
                 })
             });
             if removes_only {
-                let (twice, _) = request
+                let twice = request
                     .apply(kind, doc.clone())
                     .map_err(|e| format!("a repeated remove failed: {e}"))?;
-                if twice != doc {
+                if twice.doc != doc || twice.changed {
                     return Err("a repeated remove changed the document".into());
                 }
             }

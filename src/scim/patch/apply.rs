@@ -7,6 +7,7 @@
 
 use serde_json::{Map, Value};
 
+use super::tracked::Tracked;
 use super::values::{
     for_each_element, remove_ci, remove_filtered, remove_listed, set_filtered, set_sub, set_whole,
     tidy,
@@ -29,16 +30,17 @@ pub(super) enum Mode {
 }
 
 /// The document an operation runs against, and where membership changes go.
-pub(super) struct Target<'a> {
+pub(super) struct Target<'a, 'd> {
     /// Resource type of `doc`.
     pub kind: ResourceKind,
-    /// The (copied) resource document.
-    pub doc: &'a mut Map<String, Value>,
+    /// The resource document's members: each operation changes them through
+    /// [`Tracked::member_mut`], naming the one member it changes.
+    pub doc: &'a mut Tracked<'d>,
     /// Membership changes collected so far.
     pub delta: &'a mut MemberDelta,
 }
 
-impl Target<'_> {
+impl Target<'_, '_> {
     /// `add`/`replace` without a path: RFC 7644 §3.5.2.1 says the value "MUST contain a set of
     /// attributes"; each key is applied as if it were the operation's path
     /// (`compat::patch::pathless_key_as_path`).
@@ -90,7 +92,7 @@ impl Target<'_> {
             return self.remove_attr(&r, attr, filter, None);
         }
         let name = r.def.stored_name(&attr.name);
-        let container = container_mut(self.doc, r.container, true);
+        let container = container_mut(self.doc, r.container, name, true);
         let Some(container) = container else {
             return Ok(());
         };
@@ -137,8 +139,9 @@ impl Target<'_> {
         match path {
             PatchPath::Schema(urn) => {
                 if is_extension_key(self.kind, urn) {
-                    if let Some(key) = key_ci(self.doc, urn) {
-                        self.doc.shift_remove(&key);
+                    let members = self.doc.member_mut(urn);
+                    if let Some(key) = key_ci(members, urn) {
+                        members.shift_remove(&key);
                     }
                 }
                 Ok(())
@@ -164,7 +167,7 @@ impl Target<'_> {
         value: Option<&Value>,
     ) -> Result<()> {
         let name = r.def.stored_name(&path.name);
-        let Some(container) = container_mut(self.doc, r.container, false) else {
+        let Some(container) = container_mut(self.doc, r.container, name, false) else {
             return Ok(());
         };
         let Some(key) = key_ci(container, name) else {
@@ -196,16 +199,20 @@ fn check_mutable(r: &Resolved<'_>, path: &AttrPath) -> Result<()> {
     Ok(())
 }
 
-/// The object holding `container`'s attributes; an extension object is created when `create`.
-fn container_mut<'d>(
-    doc: &'d mut Map<String, Value>,
+/// The object holding `container`'s attributes, to change its attribute `name`: the
+/// document itself, whose member `name` changes, or an extension object, which changes as a
+/// whole member of the document. An extension object is created when `create`.
+fn container_mut<'t>(
+    doc: &'t mut Tracked<'_>,
     container: Container<'_>,
+    name: &str,
     create: bool,
-) -> Option<&'d mut Map<String, Value>> {
+) -> Option<&'t mut Map<String, Value>> {
     let urn = match container {
-        Container::Core => return Some(doc),
+        Container::Core => return Some(doc.member_mut(name)),
         Container::Extension(urn) => urn,
     };
+    let doc = doc.member_mut(urn);
     let key = match key_ci(doc, urn) {
         Some(key) => key,
         None if create => urn.to_string(),

@@ -10,16 +10,18 @@
 //! - `apply.rs`: dispatching add/replace/remove by what the path resolves to.
 //! - `values.rs`: writing and removing values inside one container object.
 //! - `members.rs`: the operations that target `members`.
+//! - `tracked.rs`: the document as operations change it, telling whether they changed it.
 
 mod apply;
 mod members;
+mod tracked;
 mod values;
 
 use serde_json::{Map, Value};
 
 use crate::scim::compat;
 use crate::scim::error::{Error, Result};
-use crate::scim::input::{check_required, refresh_schemas};
+use crate::scim::input::{check_required, is_extension_key, refresh_schemas};
 use crate::scim::path::PatchPath;
 use crate::scim::schema::{ResourceKind, get_ci};
 
@@ -72,6 +74,18 @@ pub enum OpName {
     Replace,
     /// `remove`
     Remove,
+}
+
+/// A PATCH applied to a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Patched {
+    /// The patched document.
+    pub doc: Value,
+    /// The membership changes the operations ask for.
+    pub members: MemberDelta,
+    /// Whether any attribute of the document now holds another value (or is new, or gone):
+    /// when not, and `members` is empty, the request changes nothing.
+    pub changed: bool,
 }
 
 /// Membership changes a group PATCH asks for, folded in operation order.
@@ -145,29 +159,51 @@ impl PatchRequest {
     }
 
     /// Applies the operations to `doc` (a stored resource of `kind`, taken by value) and returns
-    /// the patched document with the membership changes they ask for.
+    /// the patched document, the membership changes they ask for and whether the document
+    /// changed.
     ///
     /// RFC 7644 §3.5.2: "each operation against an attribute MUST be compatible with the
     /// attribute's mutability and schema", and the request is atomic ("if any operation fails,
     /// the entire request fails"): atomicity comes from ownership. On an error the document is
-    /// dropped, so a caller that must keep the stored version passes a copy: one copy per PATCH,
-    /// made by the one caller that needs it.
+    /// dropped; the stored version is the store's, and the caller parsed its own document from
+    /// it. Whether anything changed comes from the few members the operations touched
+    /// ([`tracked`]), so no copy of the document is needed to tell a no-op.
     ///
     /// # Errors
     /// `mutability` for an explicit path to a read-only attribute, `invalidValue` for a wrong
     /// value type or a removed required attribute, `noTarget` for a filter that matches nothing
     /// and cannot seed a new element, `invalidFilter` for an unsupported `members` filter.
-    pub fn apply(&self, kind: ResourceKind, mut doc: Value) -> Result<(Value, MemberDelta)> {
+    pub fn apply(&self, kind: ResourceKind, mut doc: Value) -> Result<Patched> {
         let Some(object) = doc.as_object_mut() else {
             return Err(Error::invalid_value("the stored resource is not an object"));
         };
-        let mut delta = MemberDelta::default();
+        let mut members = MemberDelta::default();
+        let mut tracked = tracked::Tracked::new(object);
         for op in &self.operations {
-            op.apply(kind, object, &mut delta)?;
+            op.apply(kind, &mut tracked, &mut members)?;
         }
+        // `refresh_schemas` rewrites `schemas` and drops the extension objects left empty.
+        tracked.keep("schemas");
+        let emptied: Vec<String> = tracked
+            .members()
+            .iter()
+            .filter(|(k, v)| is_extension_key(kind, k) && v.as_object().is_none_or(Map::is_empty))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &emptied {
+            tracked.keep(key);
+        }
+        let kept = tracked.into_kept();
         check_required(kind, &doc)?;
         refresh_schemas(kind, &mut doc);
-        Ok((doc, delta))
+        let changed = doc
+            .as_object()
+            .is_some_and(|after| kept.differs_from(after));
+        Ok(Patched {
+            doc,
+            members,
+            changed,
+        })
     }
 }
 
@@ -206,7 +242,7 @@ impl PatchOp {
     fn apply(
         &self,
         kind: ResourceKind,
-        doc: &mut Map<String, Value>,
+        doc: &mut tracked::Tracked<'_>,
         delta: &mut MemberDelta,
     ) -> Result<()> {
         let mut target = apply::Target { kind, doc, delta };

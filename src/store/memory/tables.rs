@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::Id;
 use crate::scim::schema::{Relation, ResourceKind};
+use crate::store::document::compact;
 use crate::store::{Document, IndexKeys, Lookup, MemberChange, Record, StoreError, StoreResult};
 #[derive(Debug, Default)]
 pub(super) struct Tenant {
@@ -172,23 +173,6 @@ impl Stored {
             keys: self.keys.to_index_keys(),
         }
     }
-}
-
-/// `tree` as compact JSON text, serialised into a reused buffer and then copied into an
-/// allocation of exactly its length: a growing `String` shrunk with `into_boxed_str`
-/// reallocates and leaves holes that showed up as RSS growth under a PATCH-heavy sync.
-fn compact(tree: &Value) -> StoreResult<Arc<str>> {
-    thread_local! {
-        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    SCRATCH.with(|buf| {
-        let mut buf = buf.borrow_mut();
-        buf.clear();
-        serde_json::to_writer(&mut *buf, tree).map_err(|e| StoreError::Internal(Box::new(e)))?;
-        std::str::from_utf8(&buf)
-            .map(Arc::from)
-            .map_err(|e| StoreError::Internal(Box::new(e)))
-    })
 }
 
 impl Tenant {
