@@ -8,8 +8,8 @@ use scim_lambda::run::{self, Mode};
 
 // The local server allocates and frees parsed documents on several threads at a high rate;
 // with jemalloc a sync costs 13 % fewer instructions per request than with glibc's malloc
-// (docs/performance.md, "The allocator"). The Lambda bootstrap (src/bin/function.rs) serves one request at a time
-// and keeps the system allocator.
+// (docs/performance.md, "The allocator"). The Lambda bootstrap (src/bin/function.rs) serves
+// one request at a time and keeps the system allocator.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
